@@ -1,0 +1,1 @@
+"""In-process adapters: a transport for embedding and fast tests, a bounded message store."""

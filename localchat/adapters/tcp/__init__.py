@@ -1,0 +1,1 @@
+"""The threaded TCP transport (server) and the synchronous client library."""

@@ -1,0 +1,1 @@
+"""Application layer: use cases (services), the dispatcher, settings, wiring and the CLI."""

@@ -1,0 +1,93 @@
+"""The composition root: the only place that names concrete adapters.
+
+:func:`build_server` turns :class:`~localchat.app.settings.Settings` into a
+:class:`~localchat.app.server.LocalChatServer`. Tests and embedding programs pass their
+own ``transports``, ``store`` or ``clock`` (in-memory fakes, a fixed clock).
+"""
+
+from __future__ import annotations
+
+import socket
+from importlib.metadata import entry_points
+
+from localchat.adapters.memory.store import InMemoryMessageStore
+from localchat.adapters.system_clock import SystemClock
+from localchat.app.dispatcher import Dispatcher
+from localchat.app.server import LocalChatServer
+from localchat.app.services import ChatService, ServerPolicy
+from localchat.app.settings import Settings, SettingsError
+from localchat.ports.clock import Clock
+from localchat.ports.store import MessageStore
+from localchat.ports.transport import ServerTransport, TransportFactory, TransportOptions
+
+TRANSPORT_GROUP = "localchat.transports"
+
+
+def installed_transports() -> dict[str, TransportFactory]:
+    """Transport factories registered under the ``localchat.transports`` entry points."""
+    return {ep.name: ep.load() for ep in entry_points(group=TRANSPORT_GROUP)}
+
+
+def transport_options(settings: Settings) -> TransportOptions:
+    return TransportOptions(
+        host=settings.host,
+        port=settings.port,
+        server_software="localchat",
+        max_frame_bytes=settings.max_frame_bytes,
+        max_outbound_bytes=settings.max_outbound_bytes,
+        handshake_timeout=settings.handshake_timeout,
+        ping_interval=settings.ping_interval,
+        idle_timeout=settings.idle_timeout,
+        rate_limit=settings.rate_limit,
+        rate_burst=settings.rate_burst,
+        max_pending=settings.max_clients,
+    )
+
+
+def build_transports(settings: Settings) -> list[ServerTransport]:
+    """Instantiate the configured transports; unknown names fail with the installed list."""
+    available = installed_transports()
+    names = settings.transport_names or ["tcp"]
+    unknown = [name for name in names if name not in available]
+    if unknown:
+        raise SettingsError(
+            f"unknown transport {unknown[0]!r}; installed: {', '.join(sorted(available))}"
+        )
+    options = transport_options(settings)
+    return [available[name](options) for name in names]
+
+
+def server_policy(settings: Settings) -> ServerPolicy:
+    return ServerPolicy(
+        max_clients=settings.max_clients,
+        password=settings.password_value,
+        max_text_chars=settings.max_text_chars,
+        history_on_join=settings.history_on_join,
+    )
+
+
+def server_name(settings: Settings) -> str:
+    return settings.server_name or socket.gethostname()
+
+
+def build_server(
+    settings: Settings,
+    *,
+    transports: list[ServerTransport] | None = None,
+    store: MessageStore | None = None,
+    clock: Clock | None = None,
+) -> LocalChatServer:
+    """Wire a server; nothing is started (call ``start()``)."""
+    store = store if store is not None else InMemoryMessageStore()
+    service = ChatService(
+        clock=clock if clock is not None else SystemClock(),
+        store=store,
+        policy=server_policy(settings),
+    )
+    dispatcher = Dispatcher(service, store)
+    return LocalChatServer(
+        service=service,
+        dispatcher=dispatcher,
+        transports=transports if transports is not None else build_transports(settings),
+        store=store,
+    )

@@ -1,0 +1,189 @@
+"""The ``localchat`` command (typer): parse, build settings, bootstrap, run. No chat logic.
+
+Errors a person can fix (a bad setting, a busy port) are one line on stderr and exit code
+2; nobody sees a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+
+from localchat import __version__
+from localchat.app.bootstrap import build_server, server_name
+from localchat.app.netinfo import lan_addresses, raise_open_file_limit
+from localchat.app.settings import LogLevel, Settings, SettingsError, load_settings
+
+app = typer.Typer(
+    name="localchat",
+    help="LocalChat: chat for a local network. Start a server with `localchat run-server`.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+EXIT_USAGE = 2
+SHUTDOWN_SECONDS = 4.5
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
+    typer.echo(f"localchat: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"localchat {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """LocalChat: chat for a local network."""
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _announce(settings: Settings, addresses: list[str]) -> None:
+    for address in addresses:
+        typer.echo(f"listening on {address}")
+    if settings.host in ("0.0.0.0", "::", ""):
+        port = addresses[0].rsplit(":", 1)[-1] if addresses else str(settings.port)
+        lan = lan_addresses()
+        if lan:
+            typer.echo("people on your network can connect to:")
+            for address in lan:
+                typer.echo(f"  {address}:{port}")
+    sys.stdout.flush()
+
+
+@app.command("run-server")
+def run_server(
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on. [default: 0.0.0.0, every interface]")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="TCP port; 0 picks a free one. [default: 5050]")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="TOML file with settings (flags and env win over it)."),
+    ] = None,
+    transport: Annotated[
+        str | None, typer.Option(help="Transport(s) to serve, comma-separated. [default: tcp]")
+    ] = None,
+    max_clients: Annotated[
+        int | None, typer.Option(help="Registered users at once. [default: 1000]")
+    ] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            help="Password clients must send. Prefer the LOCALCHAT_PASSWORD variable, "
+            "which stays out of your shell history.",
+        ),
+    ] = None,
+    handshake_timeout: Annotated[
+        float | None, typer.Option(help="Seconds a new connection has to send hello. [default: 10]")
+    ] = None,
+    ping_interval: Annotated[
+        float | None, typer.Option(help="Seconds of client silence before a ping. [default: 30]")
+    ] = None,
+    idle_timeout: Annotated[
+        float | None, typer.Option(help="Seconds of client silence before a drop. [default: 90]")
+    ] = None,
+    rate_limit: Annotated[
+        float | None,
+        typer.Option(help="Frames per second per client after the burst; 0 = off. [default: 10]"),
+    ] = None,
+    rate_burst: Annotated[
+        int | None, typer.Option(help="Frames a client may send at once. [default: 20]")
+    ] = None,
+    max_frame_bytes: Annotated[
+        int | None, typer.Option(help="Largest frame accepted. [default: 65536]")
+    ] = None,
+    max_outbound_bytes: Annotated[
+        int | None,
+        typer.Option(help="Per-client send buffer; a client behind by more is dropped. "
+                     "[default: 1048576]"),
+    ] = None,
+    max_text_chars: Annotated[
+        int | None, typer.Option(help="Longest message text. [default: 4000]")
+    ] = None,
+    log_level: Annotated[
+        LogLevel | None, typer.Option(help="debug, info, warning or error. [default: info]")
+    ] = None,
+) -> None:
+    """Run a LocalChat server until Ctrl+C (or SIGTERM).
+
+    Settings come from flags, then LOCALCHAT_* environment variables, then --config, then
+    defaults. Clients connect with `localchat run-client`.
+    """
+    overrides: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "transport": transport,
+        "max_clients": max_clients,
+        "password": password,
+        "handshake_timeout": handshake_timeout,
+        "ping_interval": ping_interval,
+        "idle_timeout": idle_timeout,
+        "rate_limit": rate_limit,
+        "rate_burst": rate_burst,
+        "max_frame_bytes": max_frame_bytes,
+        "max_outbound_bytes": max_outbound_bytes,
+        "max_text_chars": max_text_chars,
+        "log_level": log_level,
+    }
+    try:
+        settings = load_settings(overrides, config_file=config)
+        server = build_server(settings)
+    except SettingsError as error:
+        raise fail(str(error)) from None
+    configure_logging(settings.log_level)
+    raise_open_file_limit()
+
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        server.start()
+    except OSError as error:
+        raise fail(
+            f"cannot listen on {settings.host}:{settings.port}: {error.strerror or error}"
+        ) from None
+    _announce(settings, server.addresses())
+    logging.getLogger("localchat").info(
+        "server %r ready (protocol 1, max %d clients)", server_name(settings), settings.max_clients
+    )
+    while not stop.wait(3600):
+        pass
+    logging.getLogger("localchat").info("shutting down")
+    server.stop(SHUTDOWN_SECONDS)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,83 @@
+"""Transports: how clients reach the chat core.
+
+A transport owns connections and their wire format. Inbound, it turns what a client sends
+into commands and hands them to the :class:`CommandSink` (the dispatcher), in batches.
+Outbound, the dispatcher calls :meth:`ServerTransport.deliver` with each event and its
+recipients, then :meth:`ServerTransport.flush` once per batch, always from the dispatcher
+thread; the transport encodes each event once and must never block there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from localchat.domain.commands import Command
+from localchat.domain.events import Event
+from localchat.domain.model import SessionId
+
+
+class CommandSink(Protocol):
+    """The dispatcher as transports see it. Both methods are thread-safe."""
+
+    def open_session(self, transport: ServerTransport) -> SessionId:
+        """A new connection arrived: allocate its session id, owned by ``transport``."""
+        ...
+
+    def submit(self, batch: Sequence[tuple[SessionId, Command]]) -> None:
+        """Queue commands, in order, for the dispatcher."""
+        ...
+
+
+class ServerTransport(Protocol):
+    """One way for clients to reach the server (TCP, in-memory, WebSocket, IRC...)."""
+
+    name: str
+
+    def start(self, sink: CommandSink) -> None:
+        """Start serving; return once clients can connect."""
+        ...
+
+    def addresses(self) -> list[str]:
+        """Where clients can reach this transport, for people (e.g. ``127.0.0.1:5050``)."""
+        ...
+
+    def deliver(self, event: Event, recipients: Sequence[SessionId]) -> None:
+        """Queue ``event`` for each recipient it still serves. Dispatcher thread only."""
+        ...
+
+    def flush(self) -> None:
+        """Send what :meth:`deliver` queued since the last flush. Dispatcher thread only."""
+        ...
+
+    def shutdown(self, timeout: float) -> None:
+        """Stop accepting, tell every client ``shutting_down``, close; within ``timeout`` s."""
+        ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransportOptions:
+    """What every transport factory receives (the plug-in contract).
+
+    A factory registered under the ``localchat.transports`` entry-point group is called as
+    ``factory(options)`` and returns a :class:`ServerTransport`. ``extra`` carries settings
+    a third-party transport may define for itself (from the config file's ``[transport]``).
+    """
+
+    host: str = "0.0.0.0"
+    port: int = 5050
+    server_software: str = "localchat"
+    max_frame_bytes: int = 65_536
+    max_outbound_bytes: int = 1_048_576
+    handshake_timeout: float = 10.0
+    ping_interval: float = 30.0
+    idle_timeout: float = 90.0
+    rate_limit: float = 10.0
+    rate_burst: int = 20
+    max_pending: int = 1000
+    extra: Mapping[str, object] = field(default_factory=dict)
+
+
+class TransportFactory(Protocol):
+    def __call__(self, options: TransportOptions) -> ServerTransport: ...
