@@ -122,8 +122,9 @@ def run_server(
     ] = None,
     max_outbound_bytes: Annotated[
         int | None,
-        typer.Option(help="Per-client send buffer; a client behind by more is dropped. "
-                     "[default: 1048576]"),
+        typer.Option(
+            help="Per-client send buffer; a client behind by more is dropped. [default: 1048576]"
+        ),
     ] = None,
     max_text_chars: Annotated[
         int | None, typer.Option(help="Longest message text. [default: 4000]")

@@ -45,9 +45,7 @@ class Dispatcher:
         self._service = service
         self._store = store
         self._max_batch = max_batch
-        self._inbox: queue.SimpleQueue[Sequence[tuple[SessionId, Command]]] = (
-            queue.SimpleQueue()
-        )
+        self._inbox: queue.SimpleQueue[Sequence[tuple[SessionId, Command]]] = queue.SimpleQueue()
         self._ids = itertools.count(1)
         self._owners: dict[SessionId, ServerTransport] = {}
         self._transports: list[ServerTransport] = []

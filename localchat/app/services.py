@@ -243,9 +243,7 @@ class ChatService:
             text=text,
             sent_at=self._clock.now(),
         )
-        recipients = (
-            (session,) if recipient.session == session else (recipient.session, session)
-        )
+        recipients = (session,) if recipient.session == session else (recipient.session, session)
         return [Delivery(event, recipients)]
 
     def _history(self, session: SessionId, command: FetchHistory) -> list[Delivery]:

@@ -50,9 +50,7 @@ class NameTaken(DomainError):
 class InvalidName(DomainError):
     code = "invalid_name"
     fatal = True
-    default_message = (
-        "a name is 1 to 32 letters, digits, '_', '-' or '.'"
-    )
+    default_message = "a name is 1 to 32 letters, digits, '_', '-' or '.'"
 
 
 class AuthFailed(DomainError):

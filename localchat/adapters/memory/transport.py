@@ -74,9 +74,7 @@ class MemoryClient:
         with self._ready:
             self._events.append(event)
             self._ready.notify_all()
-        if isinstance(event, SessionClosed) or (
-            isinstance(event, CommandRejected) and event.fatal
-        ):
+        if isinstance(event, SessionClosed) or (isinstance(event, CommandRejected) and event.fatal):
             self.closed = True
             self._transport.forget(self.session)
 

@@ -278,6 +278,7 @@ class TcpServerTransport:
                 now = time.monotonic()
                 if self._accept_paused_until and now >= self._accept_paused_until:
                     self._accept_paused_until = 0.0
+                    assert self._listener is not None
                     selector.register(self._listener, selectors.EVENT_READ, _LISTENER)
                 while self._timers and self._timers[0][0] <= now:
                     _, _, session = heapq.heappop(self._timers)
@@ -319,7 +320,8 @@ class TcpServerTransport:
             pass
 
     def _accept(self) -> None:
-        assert self._listener is not None and self._sink is not None
+        assert self._listener is not None
+        assert self._sink is not None
         now = time.monotonic()
         for _ in range(256):
             try:

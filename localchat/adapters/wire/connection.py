@@ -101,8 +101,10 @@ class ServerConnection:
     @property
     def wants_read(self) -> bool:
         """False while paused (registering, flood control) or closing."""
-        return self.phase is not Phase.REGISTERING and self.phase is not Phase.CLOSING and (
-            self.resume_at is None
+        return (
+            self.phase is not Phase.REGISTERING
+            and self.phase is not Phase.CLOSING
+            and (self.resume_at is None)
         )
 
     @property
@@ -137,7 +139,7 @@ class ServerConnection:
 
     # -- inputs ---------------------------------------------------------------------------------
 
-    def receive_data(self, data: bytes, now: float) -> None:
+    def receive_data(self, data: bytes | bytearray | memoryview, now: float) -> None:
         if self.phase is Phase.CLOSING:
             return
         self._last_heard = now
@@ -211,9 +213,7 @@ class ServerConnection:
         rate = self._limits.rate_limit
         if rate <= 0:
             return True
-        tokens = min(
-            float(self._limits.rate_burst), self._tokens + (now - self._tokens_at) * rate
-        )
+        tokens = min(float(self._limits.rate_burst), self._tokens + (now - self._tokens_at) * rate)
         self._tokens_at = now
         if tokens >= 1.0:
             self._tokens = tokens - 1.0

@@ -8,8 +8,9 @@ so an oversized (or TLS/HTTP-looking) frame is refused before any payload is kep
 from __future__ import annotations
 
 import struct
+from typing import NoReturn
 
-from localchat.adapters.wire.errors import EmptyFrame, FramingError, FrameTooLarge
+from localchat.adapters.wire.errors import EmptyFrame, FrameTooLarge, FramingError
 
 DEFAULT_MAX_FRAME_BYTES = 65_536
 HEADER_BYTES = 4
@@ -47,7 +48,7 @@ class FrameDecoder:
         """Bytes received and not yet returned as frames."""
         return len(self._buffer) - self._start
 
-    def receive_data(self, data: bytes) -> None:
+    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
         """Add bytes from the stream."""
         if self._eof:
             raise RuntimeError("receive_data after receive_eof")
@@ -70,20 +71,20 @@ class FrameDecoder:
         need = self._need
         if need < 0:
             if available < HEADER_BYTES:
-                return self._end_of_data(available)
+                self._end_of_data(available)
+                return None
             (need,) = _unpack_header(buffer, start)
             if need == 0:
                 return self._fail(EmptyFrame("frame length 0"))
             if need > self._max:
-                return self._fail(
-                    FrameTooLarge(f"frame of {need} bytes; the limit is {self._max}")
-                )
+                return self._fail(FrameTooLarge(f"frame of {need} bytes; the limit is {self._max}"))
             start += HEADER_BYTES
             available -= HEADER_BYTES
             self._start = start
             self._need = need
         if available < need:
-            return self._end_of_data(available)
+            self._end_of_data(available)
+            return None
         end = start + need
         payload = bytes(buffer[start:end])
         self._start = end
@@ -96,9 +97,8 @@ class FrameDecoder:
     def _end_of_data(self, available: int) -> None:
         if self._eof and (available or self._need >= 0):
             self._fail(EmptyFrame("the stream ended inside a frame"))
-        return None
 
-    def _fail(self, error: FramingError) -> None:
+    def _fail(self, error: FramingError) -> NoReturn:
         self._error = error
         self._buffer = bytearray()
         self._start = 0

@@ -204,6 +204,15 @@ CLIENT_MODELS: dict[str, type[Packet]] = _by_type(
     Hello, Say, ListUsers, Join, Leave, ListRooms, Direct, History, Ping, Pong, Bye
 )
 SERVER_MODELS: dict[str, type[Packet]] = _by_type(
-    Welcome, ChatMessage, DirectMessage, Joined, Left, UserList, RoomList, HistoryPage, Ping,
-    Pong, Error
+    Welcome,
+    ChatMessage,
+    DirectMessage,
+    Joined,
+    Left,
+    UserList,
+    RoomList,
+    HistoryPage,
+    Ping,
+    Pong,
+    Error,
 )

@@ -33,12 +33,30 @@ from localchat.domain.names import RoomName
 PROTOCOL_VERSION = 1
 
 ClientPacket = (
-    p.Hello | p.Say | p.ListUsers | p.Join | p.Leave | p.ListRooms | p.Direct | p.History
-    | p.Ping | p.Pong | p.Bye
+    p.Hello
+    | p.Say
+    | p.ListUsers
+    | p.Join
+    | p.Leave
+    | p.ListRooms
+    | p.Direct
+    | p.History
+    | p.Ping
+    | p.Pong
+    | p.Bye
 )
 ServerPacket = (
-    p.Welcome | p.ChatMessage | p.DirectMessage | p.Joined | p.Left | p.UserList | p.RoomList
-    | p.HistoryPage | p.Ping | p.Pong | p.Error
+    p.Welcome
+    | p.ChatMessage
+    | p.DirectMessage
+    | p.Joined
+    | p.Left
+    | p.UserList
+    | p.RoomList
+    | p.HistoryPage
+    | p.Ping
+    | p.Pong
+    | p.Error
 )
 
 _CLIENT_PACKETS: TypeAdapter[ClientPacket] = TypeAdapter(p.ClientPacket)
