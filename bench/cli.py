@@ -21,7 +21,7 @@ from typing import Any
 from bench.plans import FanoutSpec, IdleSpec, SpecError
 from bench.report import full_report
 from bench.scenarios import RunOptions, run_fanout, run_idle
-from bench.server import localchat_command
+from bench.server import MAX_CLIENTS, implied_flags, localchat_command, run_server_help
 
 OURS = "localchat"
 BASELINE = "baseline"
@@ -125,12 +125,13 @@ def scenario_specs(args: argparse.Namespace) -> list[Spec]:
 
 
 def server_args(args: argparse.Namespace) -> list[str]:
+    """The user's flags, then those the benchmark needs (:func:`bench.server.implied_flags`)."""
     extra = list(args.server_arg)
     if args.store:
         extra += ["--store", args.store]
     if args.no_store:
         extra.append("--no-store")
-    return extra
+    return extra + implied_flags(run_server_help(), extra)
 
 
 def raise_open_files(needed: int) -> None:
@@ -173,10 +174,9 @@ def one_line(result: dict[str, Any]) -> str:
 
 
 def schedule(
-    specs: list[Spec], args: argparse.Namespace
+    specs: list[Spec], args: argparse.Namespace, ours: list[str]
 ) -> list[tuple[Spec, str, str | list[str]]]:
     """Every run in order: repetitions outermost, ours then the baseline for each scenario."""
-    ours = localchat_command(server_args(args))
     runs = args.runs or (1 if args.quick else 3)
     plan: list[tuple[Spec, str, str | list[str]]] = []
     for _ in range(runs):
@@ -206,6 +206,22 @@ def write_json(
     path.write_text(json.dumps(document, indent=1) + "\n")
 
 
+def header(about: dict[str, Any], args: argparse.Namespace) -> str:
+    ours = " ".join(["python", *about["server_command"][1:]])
+    lines = [
+        f"LocalChat benchmark - {about['cores']} cores, Python {about['python']}, "
+        f"load average at start {about['load_average_at_start'][0]:.2f}",
+        f"localchat: {ours} (env LOCALCHAT_RATE_LIMIT=0, LOCALCHAT_MAX_CLIENTS={MAX_CLIENTS})",
+    ]
+    if about["baseline_command"]:
+        lines.append(f"baseline:  {about['baseline_command']}")
+    lines.append(
+        f"generator: {args.workers} worker process(es); latency at the observer and at "
+        f"{args.check} sampled receivers"
+    )
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     try:
@@ -228,7 +244,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     about = machine()
     about["started"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-    plan = schedule(specs, args)
+    ours = localchat_command(server_args(args))
+    about["server_command"] = ours
+    about["baseline_command"] = args.baseline
+    plan = schedule(specs, args, ours)
     results: list[dict[str, Any]] = []
     try:
         for number, (spec, label, command) in enumerate(plan, 1):
@@ -244,10 +263,7 @@ def main(argv: list[str] | None = None) -> None:
             )
     except KeyboardInterrupt:
         print("bench: interrupted; the runs so far:", file=sys.stderr)
-    print(
-        f"LocalChat benchmark - {about['cores']} cores, Python {about['python']}, "
-        f"load average at start {about['load_average_at_start'][0]:.2f}\n"
-    )
+    print(header(about, args))
     if results:
         print(full_report(results))
     if args.json:

@@ -67,8 +67,9 @@ def count_frames(buf: bytes) -> tuple[int, int]:
     """(complete frames at the start of ``buf``, bytes they take). Raises :class:`BadFrame`.
 
     The hot loop of every receiver, so it checks only the length of the frame still
-    pending (a bad length there would stall the stream); struct.error ends the walk
-    where fewer than 4 header bytes remain, which saves a comparison per frame.
+    pending (a bad length there would stall the stream; an empty frame inside is refused by
+    :func:`frame_spans`); struct.error ends the walk where fewer than 4 header bytes
+    remain, which saves a comparison per frame.
     """
     pos = 0
     size = len(buf)
@@ -90,12 +91,18 @@ def count_frames(buf: bytes) -> tuple[int, int]:
 
 
 def frame_spans(buf: bytes, end: int) -> list[tuple[int, int]]:
-    """(payload start, payload end) of each frame in ``buf[:end]``, already known complete."""
+    """(payload start, payload end) of each frame in ``buf[:end]``, already known complete.
+
+    Raises :class:`BadFrame` for an empty frame, which :func:`count_frames` lets through:
+    it carries no marker, so the frames holding it always take this path.
+    """
     spans = []
     pos = 0
     while pos < end:
         start = pos + 4
         pos = start + _unpack_header(buf, pos)[0]
+        if pos == start:
+            raise BadFrame("frame length 0")
         spans.append((start, pos))
     return spans
 

@@ -115,7 +115,13 @@ class WorkerPool:
         return [self.reply(number, "report") for number in range(len(self.pipes))]
 
     def close(self) -> None:
+        """Ask every worker to quit (a forked child holds both ends of its pipe, so closing
+        ours is no signal), then make sure they are gone."""
         for pipe in self.pipes:
+            try:
+                pipe.send(("quit",))
+            except OSError:
+                pass
             pipe.close()
         for process in self.processes:
             process.join(2.0)

@@ -48,6 +48,39 @@ def localchat_command(server_args: list[str]) -> list[str]:
     ]
 
 
+def run_server_help() -> str:
+    """``localchat run-server --help``, to see which flags this version of the server has."""
+    try:
+        done = subprocess.run(
+            [*localchat_command([])[:4], "--help"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, "COLUMNS": "200"},
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return done.stdout
+
+
+def implied_flags(help_text: str, given: list[str]) -> list[str]:
+    """Flags the benchmark needs from a server that offers them, unless already chosen.
+
+    The generator speaks plain TCP, so ``--no-tls`` when TLS can be turned off; and each
+    run gets its own store file in its scratch folder (``{tmp}``), so runs start equal and
+    nothing lands in the user's own history, unless ``--store``/``--no-store`` was given.
+    """
+    flags = []
+    if "--no-tls" in help_text and not any(arg.startswith(("--tls", "--no-tls")) for arg in given):
+        flags.append("--no-tls")
+    if "--store" in help_text and not any(
+        arg.startswith(("--store", "--no-store")) for arg in given
+    ):
+        flags += ["--store", "{tmp}/bench-store.sqlite3"]
+    return flags
+
+
 def server_environment() -> dict[str, str]:
     """No flood control (PROTOCOL.md §7) and room for every benchmark connection."""
     return {**os.environ, "LOCALCHAT_RATE_LIMIT": "0", "LOCALCHAT_MAX_CLIENTS": str(MAX_CLIENTS)}

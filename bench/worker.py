@@ -1,8 +1,8 @@
 """One load-generator process: a share of the connections, one epoll loop, no threads.
 
-The main process sends commands over a pipe (``setup``, ``go``, ``broadcast``, ``stop``)
-and reads progress from shared counters this loop keeps current (:data:`RECEIVED`...),
-so watching a run costs the workers nothing.
+The main process sends commands over a pipe (``setup``, ``go``, ``broadcast``, ``stop``,
+``quit``) and reads progress from shared counters this loop keeps current
+(:data:`RECEIVED`...), so watching a run costs the workers nothing.
 
 Roles, given per connection by the plan:
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import collections
 import json
+import os
 import select
 import signal
 import socket
@@ -53,6 +54,7 @@ SLOTS = 8
 READ_EVENTS = select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR | select.EPOLLRDHUP
 RECV_BYTES = 65_536
 POLL_SECONDS = 0.05
+ORPHAN_CHECK_SECONDS = 1.0
 MAX_NOTES = 10
 MAX_CLOSED = 20
 
@@ -167,6 +169,10 @@ class Worker:
         self.senders: dict[int, Sender] = {}
         self.dirty: set[Sender] = set()
         self.sending = False
+        self.live = False
+        """Set by the first ``go`` or ``broadcast``: before, no frame can carry one of this
+        run's messages, so the plain path sorts every frame (a ``history`` page quotes
+        earlier texts when the server keeps a store)."""
         self.senders_left = 0
         self.report = WorkerReport()
         self.received = 0
@@ -184,6 +190,8 @@ class Worker:
         control_fd = self.control.fileno()
         self.epoll.register(control_fd, select.EPOLLIN)
         conns = self.conns
+        parent = os.getppid()
+        next_check = time.monotonic() + ORPHAN_CHECK_SECONDS
         while not self.done:
             for fd, events in self.epoll.poll(POLL_SECONDS):
                 if fd == control_fd:
@@ -201,6 +209,9 @@ class Worker:
             if self.setting_up:
                 self.advance_setup()
             self.publish()
+            if time.monotonic() > next_check:  # the main process died without a word
+                next_check += ORPHAN_CHECK_SECONDS
+                self.done = self.done or os.getppid() != parent
         for conn in self.every:
             conn.sock.close()
 
@@ -223,12 +234,14 @@ class Worker:
             self.setting_up = True
             self.last_progress = time.monotonic()
         elif command == "go":
-            self.sending = True
+            self.sending = self.live = True
             self.dirty.update(self.senders.values())
         elif command == "broadcast":
             self.control.send(("sent", self.broadcast(int(args[0]))))
         elif command == "slow_ports":
             self.control.send(("slow_ports", [c.sock.getsockname()[1] for c in self.slow]))
+        elif command == "quit":
+            self.done = True
         elif command == "stop":
             self.publish()
             self.report.received, self.report.bytes = self.received, self.bytes
@@ -343,7 +356,7 @@ class Worker:
         if not frames:
             return 0
         marks = buf.count(MARK, 0, used)
-        if marks != frames:
+        if marks != frames or not self.live:
             marks = self.sort_frames(conn, buf, used)
         if marks:
             conn.received += marks
@@ -414,8 +427,7 @@ class Worker:
                     report.room_seq_violations += 1
                 elif last_room and room_seq > last_room + 1:
                     report.room_seq_gaps += room_seq - last_room - 1
-                if room_seq > last_room:
-                    last_room = room_seq
+                last_room = max(last_room, room_seq)
         conn.room_seq = last_room
         if observer:
             self.acknowledge(next_seq)
@@ -476,6 +488,7 @@ class Worker:
     def broadcast(self, seq: int) -> int:
         """One message from sender 0 (the idle scenario's rounds); returns its send time."""
         sender = self.senders[0]
+        self.live = True
         sent_ns = time.monotonic_ns()
         sender.conn.out += say_frame(0, seq, sent_ns // 1000, self.plan.text_len)
         self.flush(sender.conn)
