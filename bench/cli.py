@@ -248,6 +248,7 @@ def main(argv: list[str] | None = None) -> None:
     about["server_command"] = ours
     about["baseline_command"] = args.baseline
     plan = schedule(specs, args, ours)
+    print(header(about, args), flush=True)
     results: list[dict[str, Any]] = []
     try:
         for number, (spec, label, command) in enumerate(plan, 1):
@@ -263,7 +264,6 @@ def main(argv: list[str] | None = None) -> None:
             )
     except KeyboardInterrupt:
         print("bench: interrupted; the runs so far:", file=sys.stderr)
-    print(header(about, args))
     if results:
         print(full_report(results))
     if args.json:

@@ -40,7 +40,7 @@ class FanoutSpec:
 
     @property
     def name(self) -> str:
-        extra = "+1 slow" if self.slow else ""
+        extra = "+1" if self.slow else ""
         return (
             f"{self.kind} C={self.clients}{extra} S={self.senders} M={self.messages} "
             f"W={self.window} text={self.text_len}"

@@ -14,6 +14,8 @@ from typing import Any
 
 KIB = 1 / 1024
 MS = 1 / 1000
+BUSY_MACHINE_CORES = 0.5
+GENERATOR_LIMIT = 0.9
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,22 +153,35 @@ def scenario_table(name: str, kind: str, groups: dict[str, list[dict[str, Any]]]
 
 
 def problems(groups: dict[str, list[dict[str, Any]]]) -> str:
-    """Failed and incomplete runs, and the error frames the servers sent, below the table."""
+    """Below the table: failed and incomplete runs, error frames the servers sent, and
+    runs whose figures the machine may have bent (busy machine, generator at its limit)."""
     lines = []
     ours = next(iter(groups))
     for server, results in groups.items():
         for number_, result in enumerate(results, 1):
-            if "error" in result:
-                lines.append(f"  {server} run {number_} failed: {result['error']}")
-            elif result.get("stop_reason", "complete") != "complete":
-                lines.append(f"  {server} run {number_} incomplete: {result['stop_reason']}")
             lines += [
-                f"  {server} run {number_} server sent: {n}" for n in result.get("server_notes", [])
+                f"  {server} run {number_}: {note}" for note in run_notes(result, server == ours)
             ]
-            code = result.get("server_exit_code")
-            if server == ours and code not in (0, None) and "error" not in result:
-                lines.append(f"  {server} run {number_}: the server exited with {code} on SIGTERM")
     return "".join("\n" + line for line in lines)
+
+
+def run_notes(result: dict[str, Any], ours: bool) -> list[str]:
+    if "error" in result:
+        return [f"failed: {result['error']}"]
+    notes = []
+    if result.get("stop_reason", "complete") != "complete":
+        notes.append(f"incomplete: {result['stop_reason']}")
+    notes += [f"server sent: {note}" for note in result.get("server_notes", [])]
+    code = result.get("server_exit_code")
+    if ours and code not in (0, None):
+        notes.append(f"the server exited with {code} on SIGTERM")
+    cpu = result.get("cpu") or result.get("cpu_setup") or {}
+    if (cpu.get("other_cores") or 0) > BUSY_MACHINE_CORES:
+        notes.append(f"other load on the machine ({cpu['other_cores']:.2f} cores): repeat")
+    workers = result.get("generator_processes") or 1
+    if (cpu.get("gen_cores") or 0) > GENERATOR_LIMIT * workers:
+        notes.append(f"the generator was near its limit ({cpu['gen_cores']:.2f} cores)")
+    return notes
 
 
 def full_report(results: Sequence[dict[str, Any]]) -> str:

@@ -100,6 +100,7 @@ def run_fanout(
 ) -> dict[str, Any]:
     """Fan-out (or slow, when ``spec.slow``): see :class:`bench.plans.FanoutSpec`."""
     result: dict[str, Any] = {"scenario": spec.kind, "name": spec.name, "server": label}
+    result["generator_processes"] = opts.workers
     server = ServerProcess(template, label=label)
     try:
         server.wait_ready()
@@ -279,7 +280,7 @@ def run_idle(
 ) -> dict[str, Any]:
     """N idle registered connections: memory per connection, then broadcast rounds."""
     result: dict[str, Any] = {"scenario": spec.kind, "name": spec.name, "server": label}
-    result.update(conns=spec.conns, rounds=spec.rounds)
+    result.update(conns=spec.conns, rounds=spec.rounds, generator_processes=opts.workers)
     server = ServerProcess(template, label=label)
     try:
         server.wait_ready()

@@ -66,6 +66,15 @@ def test_the_full_report_has_a_column_per_server_and_lists_problems() -> None:
     lines = text.splitlines()
     assert lines[0].split()[-3:] == ["localchat", "baseline", "localchat/baseline"]
     assert len([line for line in lines if line.startswith("deliveries/s")]) == 1
-    assert "localchat run 2 incomplete: no delivery for 10 s" in text
-    assert "baseline run 1 server sent: slow_consumer: bye" in text
+    assert "localchat run 2: incomplete: no delivery for 10 s" in text
+    assert "baseline run 1: server sent: slow_consumer: bye" in text
     assert len(lines) >= len(FANOUT) + 1
+
+
+def test_runs_the_machine_may_have_bent_are_flagged() -> None:
+    busy = run(1, 1, cpu={"other_cores": 0.8, "gen_cores": 0.2}, generator_processes=2)
+    flat_out = run(1, 1, cpu={"other_cores": 0.0, "gen_cores": 1.9}, generator_processes=2)
+    text = full_report([busy, flat_out])
+    assert "localchat run 1: other load on the machine (0.80 cores): repeat" in text
+    assert "localchat run 2: the generator was near its limit (1.90 cores)" in text
+    assert "run 1: the generator" not in text
