@@ -321,31 +321,37 @@ def _broadcast_rounds(
     pool: WorkerPool, server: ServerProcess, spec: IdleSpec, opts: RunOptions
 ) -> dict[str, Any]:
     rounds_ms: list[float | None] = []
-    complete = True
+    stop_reason = "complete"
     expected = pool.total(RECEIVED)
     before = Probe.take(server.pid, pool.pids)
     for number in range(spec.rounds):
         expected += spec.conns
         pool.send(0, "broadcast", number)
         sent_ns = pool.reply(0, "sent")
-        arrived = _wait_for(pool, expected, opts)
+        arrived = _wait_for(pool, server, expected, opts)
         last_rx = pool.latest(LAST_RX_NS)
         rounds_ms.append((last_rx - sent_ns) / 1e6 if arrived and last_rx > sent_ns else None)
         if not arrived:
-            complete = False
-            expected = pool.total(RECEIVED)
+            missing = expected - pool.total(RECEIVED)
+            if server.process.poll() is not None:
+                stop_reason = f"the server exited ({server.process.returncode})"
+                break
+            stop_reason = f"round {number + 1}: {missing} of {spec.conns} never arrived"
+            expected -= missing
         time.sleep(ROUND_PAUSE_SECONDS)
     done = [ms for ms in rounds_ms if ms is not None]
     return {
-        "complete": complete,
+        "complete": stop_reason == "complete",
+        "stop_reason": stop_reason,
         "broadcast_all_ms": rounds_ms,
         "broadcast_all_ms_median": statistics.median(done) if done else None,
         "cpu_broadcast": usage(before, Probe.take(server.pid, pool.pids)),
     }
 
 
-def _wait_for(pool: WorkerPool, expected: int, opts: RunOptions) -> bool:
-    """Until ``expected`` deliveries in total, or no progress for the idle timeout."""
+def _wait_for(pool: WorkerPool, server: ServerProcess, expected: int, opts: RunOptions) -> bool:
+    """Until ``expected`` deliveries in total; False after the idle timeout without
+    progress, or at once if the server is gone."""
     last_total, last_progress = -1, time.monotonic()
     while True:
         total = pool.total(RECEIVED)
@@ -354,6 +360,6 @@ def _wait_for(pool: WorkerPool, expected: int, opts: RunOptions) -> bool:
         now = time.monotonic()
         if total != last_total:
             last_total, last_progress = total, now
-        elif now - last_progress >= opts.idle_timeout:
+        elif now - last_progress >= opts.idle_timeout or server.process.poll() is not None:
             return False
         time.sleep(0.0002)

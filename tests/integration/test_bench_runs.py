@@ -66,6 +66,30 @@ def test_a_server_that_never_answers_ends_the_run() -> None:
     assert "registration stalled" in result["error"]
 
 
+def test_a_server_that_dies_mid_run_ends_it_at_once() -> None:
+    dying = [sys.executable, "-c", DYING_SERVER, "{port}"]
+    result = run_fanout(dying, "dying", FanoutSpec(3, 1, 5, 1), OPTIONS)
+    assert "error" not in result, result.get("error")
+    assert not result["complete"]
+    assert result["stop_reason"] == "the server exited (7)"
+
+
+DYING_SERVER = """
+import json, os, socket, struct, sys, threading
+def serve(sock):
+    while True:
+        length = struct.unpack(">I", sock.recv(4, socket.MSG_WAITALL))[0]
+        packet = json.loads(sock.recv(length, socket.MSG_WAITALL))
+        if packet["type"] == "say":
+            os._exit(7)
+        reply = json.dumps({"type": "welcome", "name": packet["name"]}).encode()
+        sock.sendall(struct.pack(">I", len(reply)) + reply)
+server = socket.create_server(("127.0.0.1", int(sys.argv[1])))
+print("listening on 127.0.0.1:%s" % sys.argv[1], flush=True)
+while True:
+    threading.Thread(target=serve, args=(server.accept()[0],), daemon=True).start()
+"""
+
 SILENT_SERVER = """
 import socket, sys, time
 server = socket.create_server(("127.0.0.1", int(sys.argv[1])))
