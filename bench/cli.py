@@ -265,7 +265,7 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         print("bench: interrupted; the runs so far:", file=sys.stderr)
     if results:
-        print(full_report(results))
+        print("\n" + full_report(results))
     if args.json:
         write_json(args.json, args, about, results)
         print(f"\nraw results: {args.json}")
