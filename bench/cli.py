@@ -66,13 +66,15 @@ def parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="ARG",
-        help="extra flag for run-server, e.g. --server-arg=--no-tls (repeatable)",
+        help="extra flag for run-server, e.g. --server-arg=--max-outbound-bytes=2097152 "
+        "(repeatable; --no-tls is added when the server offers it)",
     )
     store = cli.add_mutually_exclusive_group()
     store.add_argument(
         "--store",
         metavar="PATH",
-        help="pass --store PATH to the server; {tmp} is a fresh folder per run",
+        help="pass --store PATH to the server ({tmp}: the run's scratch folder); default: "
+        "a fresh store per run when the server offers --store",
     )
     store.add_argument("--no-store", action="store_true", help="pass --no-store to the server")
     add(
@@ -230,6 +232,8 @@ def main(argv: list[str] | None = None) -> None:
         parser().error(str(error))
     if args.workers < 1 or args.check < 0:
         parser().error("--workers must be >= 1 and --check >= 0")
+    if args.json and not args.json.resolve().parent.is_dir():
+        parser().error(f"--json: no folder {args.json.resolve().parent}")
     largest = max(
         (spec.conns if isinstance(spec, IdleSpec) else spec.clients + 1 for spec in specs),
         default=0,

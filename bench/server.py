@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-LISTENING = re.compile(r"listening on \[?([0-9A-Za-z.:]+?)\]?:(\d+)")
+LISTENING = re.compile(r"listening on (?:\[([0-9A-Fa-f:.]+)\]|([0-9A-Za-z.-]+)):(\d+)")
 START_SECONDS = 20.0
 STOP_SECONDS = 5.0
 MAX_CLIENTS = 100_000
@@ -72,13 +72,19 @@ def implied_flags(help_text: str, given: list[str]) -> list[str]:
     nothing lands in the user's own history, unless ``--store``/``--no-store`` was given.
     """
     flags = []
-    if "--no-tls" in help_text and not any(arg.startswith(("--tls", "--no-tls")) for arg in given):
+    if _offers(help_text, "--no-tls") and not _chosen(given, "--tls", "--no-tls"):
         flags.append("--no-tls")
-    if "--store" in help_text and not any(
-        arg.startswith(("--store", "--no-store")) for arg in given
-    ):
+    if _offers(help_text, "--store") and not _chosen(given, "--store", "--no-store"):
         flags += ["--store", "{tmp}/bench-store.sqlite3"]
     return flags
+
+
+def _offers(help_text: str, flag: str) -> bool:
+    return re.search(rf"(?<![\w-]){flag}(?![\w-])", help_text) is not None
+
+
+def _chosen(given: list[str], *flags: str) -> bool:
+    return any(arg == flag or arg.startswith(flag + "=") for arg in given for flag in flags)
 
 
 def server_environment() -> dict[str, str]:
@@ -143,10 +149,11 @@ class ServerProcess:
             found = LISTENING.search((self.scratch / name).read_text(errors="replace"))
             if found is None:
                 continue
-            host = found[1] if found[1] not in ("0.0.0.0", "::", "") else "127.0.0.1"
+            host = found[1] or found[2]
+            host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
             if not ipaddress.ip_address(host).is_loopback:
                 raise ServerError(f"{self.label} listens on {host}, not on loopback")
-            self.host, self.port = host, int(found[2])
+            self.host, self.port = host, int(found[3])
             return True
         return False
 
