@@ -24,7 +24,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict localchat
+	$(BIN)/mypy --strict localchat bench
 
 imports: $(STAMP)
 	$(BIN)/lint-imports
