@@ -143,6 +143,41 @@ class ChatView(Protocol):
     def ring_bell(self) -> None: ...
 
 
+class ChatIntents(Protocol):
+    """What a view may tell the presenter (the person's intents), and the pump it runs."""
+
+    @property
+    def closed(self) -> bool: ...
+
+    @property
+    def unacknowledged(self) -> int: ...
+
+    @property
+    def awaiting_answers(self) -> bool: ...
+
+    def pump(self, limit: int = EVENTS_PER_PUMP) -> int: ...
+
+    def submit(self, text: str) -> None: ...
+
+    def recall(self, step: int) -> None: ...
+
+    def users_clicked(self) -> None: ...
+
+    def add_room_clicked(self) -> None: ...
+
+    def conversation_selected(self, key: str) -> None: ...
+
+    def room_activated(self, room: str) -> None: ...
+
+    def member_activated(self, name: str) -> None: ...
+
+    def scrolled_to_top(self, key: str) -> None: ...
+
+    def focus_changed(self, focused: bool) -> None: ...
+
+    def quit(self) -> None: ...
+
+
 @dataclass(slots=True)
 class Conversation:
     """A room or a direct conversation, as the presenter tracks it."""
@@ -243,6 +278,16 @@ class ChatPresenter:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def unacknowledged(self) -> int:
+        """Lines typed that the server has not echoed yet (waiting or in flight)."""
+        return len(self._outbox)
+
+    @property
+    def awaiting_answers(self) -> bool:
+        """Requests sent on this connection are still unanswered (a script may wait)."""
+        return len(self._requests) > 0
 
     def start(self, target: ConnectTarget | None, form: ConnectForm) -> None:
         """Connect to ``target``, or open the dialog (pre-filled with ``form``) if None."""
