@@ -9,6 +9,7 @@ batch of log lines with one ``Text.insert`` call, trimming a log beyond
 
 from __future__ import annotations
 
+import logging
 import threading
 import tkinter as tk
 from collections.abc import Sequence
@@ -25,6 +26,8 @@ from localchat.adapters.gui.presenter import (
     RoomItem,
 )
 from localchat.ports.session import ServerEntry
+
+log = logging.getLogger(__name__)
 
 POLL_MS = 25
 DIALOG_REFRESH_MS = 500
@@ -56,15 +59,6 @@ class DisplayUnavailable(Exception):
     """No window can be opened (no display, or Tk refused); ``str()`` says why."""
 
 
-def _bmp(text: str) -> str:
-    """Tk 8.6 cannot show characters beyond U+FFFF everywhere; show a stand-in instead."""
-    return (
-        text
-        if text.isascii() or max(text) <= "\uffff"
-        else "".join(c if c <= "\uffff" else "\ufffd" for c in text)
-    )
-
-
 class _Log:
     """One conversation's tab: a read-only text log with its scrollbar."""
 
@@ -83,23 +77,37 @@ class _Log:
             font=view.fonts["body"],
             cursor="arrow",
         )
-        scrollbar = ttk.Scrollbar(self.frame, orient="vertical", command=self.text.yview)
+        self.view = view
+        self.follow = True
+        """Keep the newest line in view (until the person scrolls up)."""
+        self.text.bind("<Configure>", lambda e: self.show_end(), add=True)
 
-        def scrolled(first: float, last: float) -> None:  # Tk passes strings; float() both
-            scrollbar.set(first, last)
-            if float(first) <= 0.0 and float(last) < 1.0:
-                view.scrolled_to_top(key)
+        def scroll(*args: Any) -> None:  # the scrollbar dragged or clicked
+            self.text.yview(*args)
+            self.check_top()
 
-        def wheel_up(event: tk.Event[Any]) -> None:
-            if self.text.yview()[0] <= 0.0:
-                view.scrolled_to_top(key)
-
-        self.text.configure(yscrollcommand=scrolled)
-        self.text.bind("<Button-4>", wheel_up, add=True)
-        self.text.bind("<MouseWheel>", lambda e: wheel_up(e) if e.delta > 0 else None, add=True)
+        self.scrollbar = scrollbar = ttk.Scrollbar(self.frame, orient="vertical", command=scroll)
+        self.text.configure(yscrollcommand=scrollbar.set)
+        # Only the person's scrolling asks for older messages, never our own inserts.
+        for wheel in ("<Button-4>", "<MouseWheel>", "<Prior>", "<Control-Home>"):
+            self.text.bind(wheel, lambda e: self.text.after_idle(self.check_top), add=True)
         scrollbar.pack(side="right", fill="y")
         self.text.pack(side="left", fill="both", expand=True)
         view.style_log(self.text)
+
+    def check_top(self) -> None:
+        """After the person scrolled: follow new lines only if at the bottom; load older
+        messages if at the top."""
+        if not self.text.winfo_exists():
+            return
+        first, last = self.text.yview()
+        self.follow = last >= 0.999
+        if first <= 0.0:
+            self.view.scrolled_to_top(self.key)
+
+    def show_end(self) -> None:
+        if self.follow:
+            self.text.see("end")
 
     def line_count(self) -> int:
         return int(self.text.index("end-1c").split(".")[0])
@@ -195,7 +203,7 @@ class TkConnectDialog:
         self._entries = entries
         self.servers.delete(0, "end")
         for entry in entries:
-            self.servers.insert("end", f"{_bmp(entry.label)}  —  {entry.host}:{entry.port}")
+            self.servers.insert("end", f"{entry.label}  —  {entry.host}:{entry.port}")
         if entries:
             self._servers_label.grid(row=0, column=0, columnspan=2, sticky="w")
             self.servers.grid(row=1, column=0, columnspan=2, sticky="ew", pady=(2, 8))
@@ -211,11 +219,12 @@ class TkConnectDialog:
     def _refresh(self) -> None:
         if not self._closed:
             self.presenter.refresh()
-            self.window.after(DIALOG_REFRESH_MS, self._refresh)
+            self._refresh_id = self.window.after(DIALOG_REFRESH_MS, self._refresh)
 
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            self.window.after_cancel(self._refresh_id)
             self.window.destroy()
 
 
@@ -235,6 +244,7 @@ class TkChatView:
         self.root = root
         self.closed = False
         self._intents: ChatIntents | None = None
+        self._poll_id: str | None = None
         self._quit_requested = threading.Event()
         self._logs: dict[str, _Log] = {}
         self._keys_by_frame: dict[str, str] = {}
@@ -242,6 +252,7 @@ class TkChatView:
         self._focused = True
         self.dialog: TkConnectDialog | None = None
         self.fonts = self._make_fonts()
+        root.report_callback_exception = self._callback_failed
         root.withdraw()
         root.title("LocalChat")
         root.geometry("940x580")
@@ -330,12 +341,17 @@ class TkChatView:
         self.rooms_list.bind("<ButtonRelease-1>", self._on_room_click)
         self.members_list.bind("<Double-Button-1>", self._on_member_double_click)
 
+    def _callback_failed(self, kind: type[BaseException], error: BaseException, tb: Any) -> None:
+        """A bug in a callback: log it (the traceback at debug level), keep the window."""
+        log.error("the window hit an internal error: %s: %s", kind.__name__, error)
+        log.debug("details", exc_info=(kind, error, tb))
+
     # -- running --------------------------------------------------------------------------------
 
     def attach(self, intents: ChatIntents) -> None:
         """Start forwarding intents to, and pumping, the presenter."""
         self._intents = intents
-        self.root.after(POLL_MS, self._poll)
+        self._poll_id = self.root.after(POLL_MS, self._poll)
 
     def run(self, intents: ChatIntents) -> None:
         self.attach(intents)
@@ -353,7 +369,8 @@ class TkChatView:
             return
         handled = self._intents.pump()
         if not self.closed:
-            self.root.after(1 if handled >= EVENTS_PER_PUMP else POLL_MS, self._poll)
+            delay = 1 if handled >= EVENTS_PER_PUMP else POLL_MS
+            self._poll_id = self.root.after(delay, self._poll)
 
     # -- intents --------------------------------------------------------------------------------
 
@@ -449,6 +466,10 @@ class TkChatView:
     def close(self) -> None:
         if not self.closed:
             self.closed = True
+            if self._poll_id is not None:
+                self.root.after_cancel(self._poll_id)
+            if self.dialog is not None:
+                self.dialog.close()
             self.root.destroy()
 
     # -- ChatView: conversations ----------------------------------------------------------------
@@ -457,7 +478,7 @@ class TkChatView:
         log = _Log(self, key)
         self._logs[key] = log
         self._keys_by_frame[str(log.frame)] = key
-        self.notebook.add(log.frame, text=_bmp(label))
+        self.notebook.add(log.frame, text=label)
 
     def remove_conversation(self, key: str) -> None:
         log = self._logs.pop(key)
@@ -469,7 +490,7 @@ class TkChatView:
         _tk(self.notebook, "select", str(self._logs[key].frame))
 
     def set_conversation_label(self, key: str, label: str) -> None:
-        _tk(self.notebook, "tab", str(self._logs[key].frame), "-text", _bmp(label))
+        _tk(self.notebook, "tab", str(self._logs[key].frame), "-text", label)
 
     def _line_args(self, line: LogLine) -> list[Any]:
         """Alternating text and tag tuples for one ``Text.insert`` call."""
@@ -477,9 +498,9 @@ class TkChatView:
         args: list[Any] = [f"{line.time}  ", ("time", *base)]
         if line.sender:
             colour_tag = "c" + line.colour
-            args += [_bmp(line.sender), (colour_tag, *base), ": ", base]
+            args += [line.sender, (colour_tag, *base), ": ", base]
         for span in line.spans:
-            args += [_bmp(span.text), ("url", *base) if span.url else base]
+            args += [span.text, ("url", *base) if span.url else base]
         args += ["\n", base]
         return args
 
@@ -501,14 +522,12 @@ class TkChatView:
 
     def append_lines(self, key: str, lines: Sequence[LogLine]) -> None:
         log = self._logs[key]
-        at_bottom = log.text.yview()[1] >= 0.999
         self._insert(key, "end-1c", lines)
         excess = log.line_count() - MAX_LOG_LINES
         if excess > 0:
             log.text.delete("1.0", f"{excess + 1}.0")
         log.text.configure(state="disabled")
-        if at_bottom:
-            log.text.see("end")
+        log.show_end()
 
     def prepend_lines(self, key: str, lines: Sequence[LogLine]) -> None:
         text = self._logs[key].text
@@ -522,17 +541,17 @@ class TkChatView:
     def show_members(self, names: Sequence[str]) -> None:
         self.members_list.delete(0, "end")
         for name in names:
-            self.members_list.insert("end", _bmp(name))
+            self.members_list.insert("end", name)
 
     def show_rooms(self, rooms: Sequence[RoomItem]) -> None:
         self._rooms = list(rooms)
         self.rooms_list.delete(0, "end")
         for index, item in enumerate(rooms):
-            self.rooms_list.insert("end", _bmp(item.label))
+            self.rooms_list.insert("end", item.label)
             self.rooms_list.itemconfigure(index, foreground="#000000" if item.joined else "#777777")
 
     def set_title(self, title: str) -> None:
-        self.root.title(_bmp(title))
+        self.root.title(title)
 
     def set_banner(self, text: str | None) -> None:
         if text is None:
@@ -540,7 +559,7 @@ class TkChatView:
                 self.banner.pack_forget()
                 self._banner_shown = False
             return
-        self.banner.configure(text=_bmp(text))
+        self.banner.configure(text=text)
         if not self._banner_shown:
             self.banner.pack(side="top", fill="x", before=self.panes)
             self._banner_shown = True
@@ -550,12 +569,12 @@ class TkChatView:
             self.outbox.pack_forget()
             return
         listed = "; ".join(lines)
-        self.outbox.configure(text=_bmp(f"Waiting to be sent ({len(lines)}): {listed}"))
+        self.outbox.configure(text=f"Waiting to be sent ({len(lines)}): {listed}")
         self.outbox.pack(side="bottom", fill="x", before=self.panes)
 
     def set_input(self, text: str) -> None:
         self.input.delete("1.0", "end")
-        self.input.insert("1.0", _bmp(text))
+        self.input.insert("1.0", text)
         self.input.mark_set("insert", "end-1c")
         self.input.focus_set()
 
