@@ -966,12 +966,16 @@ class ChatPresenter:
     def _members_changed(self, conversation: Conversation) -> None:
         if conversation.key == self._selected:
             self._view.show_members(conversation.members)
+        if conversation.is_room:
+            self._show_rooms()
 
     def _show_rooms(self) -> None:
         rooms = dict(self._server_rooms)
         for c in self._conversations.values():
-            if c.is_room and c.active:
-                rooms.setdefault(c.key, len(c.members))
+            if c.is_room and c.active and c.members:
+                rooms[c.key] = len(c.members)  # live, where we see the members
+            elif c.is_room and c.active:
+                rooms.setdefault(c.key, 0)
         items = []
         for room in sorted(rooms):
             conversation = self._conversations.get(room)

@@ -280,6 +280,7 @@ class TkChatView:
         text.tag_configure("mention", background="#fff4c2")
         text.tag_configure("direct", background="#eef4ff")
         text.tag_configure("url", foreground="#1a55c9", underline=True)
+        text.tag_configure("continued", lmargin1=52, lmargin2=52)
 
     def _build(self) -> None:
         root = self.root
@@ -499,8 +500,15 @@ class TkChatView:
         if line.sender:
             colour_tag = "c" + line.colour
             args += [line.sender, (colour_tag, *base), ": ", base]
+        continued = False  # after a newline inside the message: indent under the text
         for span in line.spans:
-            args += [span.text, ("url", *base) if span.url else base]
+            tags = ("url", *base) if span.url else base
+            first, *rest = span.text.split("\n")
+            if first:
+                args += [first, (*tags, "continued") if continued else tags]
+            for part in rest:
+                continued = True
+                args += ["\n" + part, (*tags, "continued")]
         args += ["\n", base]
         return args
 
