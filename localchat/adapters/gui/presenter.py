@@ -74,6 +74,8 @@ APP_NAME = "LocalChat"
 MAX_LOG_LINES = 3000
 """Lines a conversation's log keeps; older ones are dropped (views enforce it on insert)."""
 HISTORY_PAGE = 50
+RECALL_LINES = 500
+"""Typed lines that Up can bring back."""
 EVENTS_PER_PUMP = 500
 """At most this many events per pump, so the view stays responsive under a flood."""
 BANNER_RECONNECTING = "Disconnected — reconnecting…"
@@ -844,6 +846,7 @@ class ChatPresenter:
     def _remember(self, text: str) -> None:
         if not self._typed or self._typed[-1] != text:
             self._typed.append(text)
+            del self._typed[:-RECALL_LINES]
         self._recall_at = len(self._typed)
 
     def _text_ok(self, text: str) -> bool:
