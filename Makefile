@@ -36,5 +36,9 @@ pytest: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)
 
+# The README's picture: the real window with a scripted conversation, on a private Xvfb.
+screenshot: $(STAMP)
+	$(BIN)/python scripts/screenshot.py docs/screenshot.png
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -18,6 +18,7 @@ import typer
 
 from localchat import __version__
 from localchat.app.bootstrap import build_server, server_name
+from localchat.app.cli_client import register as register_client_commands
 from localchat.app.netinfo import lan_addresses, raise_open_file_limit
 from localchat.app.settings import LogLevel, Settings, SettingsError, load_settings
 
@@ -183,6 +184,9 @@ def run_server(
         pass
     logging.getLogger("localchat").info("shutting down")
     server.stop(SHUTDOWN_SECONDS)
+
+
+register_client_commands(app)
 
 
 def main() -> None:

@@ -1,0 +1,130 @@
+"""``localchat run-client``: compose the desktop client and run it. No chat logic.
+
+The composition root of the client: the TCP session, the presenter, the preferences file
+and a view (the Tk window, or with ``--terminal`` the line-based view). The password comes
+from the dialog or ``LOCALCHAT_PASSWORD``, never from a flag (it would sit in the shell
+history and the process list). Whatever goes wrong is one readable line: no traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from localchat.adapters.gui.connect import ConnectForm
+from localchat.adapters.gui.preferences import JsonPreferences, default_preferences_path
+from localchat.adapters.gui.presenter import ChatPresenter, ChatView
+from localchat.adapters.gui.terminal_view import TerminalChatView
+from localchat.adapters.system_clock import SystemClock
+from localchat.adapters.tcp.session import open_tcp_session
+from localchat.ports.session import DEFAULT_PORT, ConnectTarget
+
+PASSWORD_VARIABLE = "LOCALCHAT_PASSWORD"
+EXIT_NO_DISPLAY = 2
+
+
+def initial_form(
+    host: str | None, port: int | None, name: str | None, preferences: JsonPreferences
+) -> ConnectForm:
+    """The dialog pre-filled: flags first, then the last values used, then defaults."""
+    last = preferences.load()
+    return ConnectForm(
+        host=host or (last.host if last else "127.0.0.1"),
+        port=str(port or (last.port if last else DEFAULT_PORT)),
+        name=name or (last.name if last else ""),
+        focus="host" if host is None else "name",
+    )
+
+
+def build_presenter(view: ChatView, preferences: JsonPreferences) -> ChatPresenter:
+    return ChatPresenter(
+        view,
+        open_tcp_session,
+        clock=SystemClock(),
+        preferences=preferences,
+        fallback_password=os.environ.get(PASSWORD_VARIABLE) or None,
+    )
+
+
+def run_client(
+    host: Annotated[
+        str | None, typer.Option(help="Server address. Without it (or --name) a dialog asks.")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Server port. [default: 5050]")] = None,
+    name: Annotated[str | None, typer.Option(help="Your name in the chat.")] = None,
+    terminal: Annotated[
+        bool,
+        typer.Option(
+            "--terminal", help="No window: print the chat, read lines and /commands from stdin."
+        ),
+    ] = False,
+) -> None:
+    """Chat: open the LocalChat window (or, with --terminal, chat on stdin/stdout).
+
+    The password, when the server has one, is asked in the dialog or read from the
+    LOCALCHAT_PASSWORD environment variable.
+    """
+    logging.basicConfig(
+        level=logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if port is not None and not 1 <= port <= 65535:
+        typer.echo("localchat: --port must be from 1 to 65535", err=True)
+        raise typer.Exit(2)
+    preferences = JsonPreferences(default_preferences_path())
+    form = initial_form(host, port, name, preferences)
+    target = None
+    if host and name:
+        target = ConnectTarget(
+            host=host,
+            port=port or DEFAULT_PORT,
+            name=name,
+            password=os.environ.get(PASSWORD_VARIABLE) or None,
+        )
+    if terminal:
+        view = TerminalChatView(sys.stdin, sys.stdout)
+        presenter = build_presenter(view, preferences)
+        presenter.start(target, form)
+        raise typer.Exit(view.run(presenter))
+    raise typer.Exit(_run_window(target, form, preferences))
+
+
+def _run_window(
+    target: ConnectTarget | None, form: ConnectForm, preferences: JsonPreferences
+) -> int:
+    try:
+        from localchat.adapters.gui.tk_view import DisplayUnavailable, TkChatView
+    except ImportError:
+        typer.echo(
+            "localchat: Tk is not installed for this Python (on Debian/Ubuntu: "
+            "apt install python3-tk); use --terminal to chat without a window",
+            err=True,
+        )
+        return EXIT_NO_DISPLAY
+    try:
+        window = TkChatView.open()
+    except DisplayUnavailable as error:
+        typer.echo(f"localchat: {error}; use --terminal to chat without a window", err=True)
+        return EXIT_NO_DISPLAY
+    presenter = build_presenter(window, preferences)
+
+    def interrupted(signum: int, frame: FrameType | None) -> None:
+        window.request_quit()
+
+    signal.signal(signal.SIGINT, interrupted)
+    signal.signal(signal.SIGTERM, interrupted)
+    presenter.start(target, form)
+    window.run(presenter)
+    return 0
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``run-client`` to the ``localchat`` command."""
+    app.command("run-client")(run_client)

@@ -1,0 +1,117 @@
+"""Real Tk windows on the virtual display pytest-xvfb starts.
+
+With ``LOCALCHAT_REQUIRE_DISPLAY=1`` (set by ``.ci/run``) a missing display fails these
+tests; elsewhere it skips them, so a laptop without Xvfb can still run the rest.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import time
+import tkinter
+from collections.abc import Callable, Iterator
+from datetime import UTC
+from typing import Any
+
+import pytest
+
+from localchat.adapters.gui.connect import ConnectForm
+from localchat.adapters.gui.presenter import ChatPresenter
+from localchat.adapters.gui.tk_view import TkChatView
+from localchat.adapters.system_clock import SystemClock
+from localchat.adapters.tcp.session import Backoff, TcpChatSession
+from localchat.ports.session import ConnectTarget, SessionListener
+
+FAST = Backoff(initial=0.05, maximum=0.3)
+
+
+@pytest.fixture(scope="session")
+def display() -> None:
+    try:
+        probe = tkinter.Tk()
+    except tkinter.TclError as error:
+        if os.environ.get("LOCALCHAT_REQUIRE_DISPLAY"):
+            pytest.fail(f"the GUI tests need a display and none could be opened: {error}")
+        pytest.skip(f"no display ({error}); install Xvfb to run the GUI tests")
+    probe.destroy()
+
+
+def open_fast(target: ConnectTarget, listener: SessionListener) -> TcpChatSession:
+    session = TcpChatSession(target, listener, backoff=FAST)
+    session.start()
+    return session
+
+
+class TkClient:
+    """One real client window in this process, wired like ``run-client`` but with a fast
+    reconnect backoff."""
+
+    def __init__(self, port: int | None, name: str, **target: Any) -> None:
+        self.view = TkChatView.open()
+        self.root = self.view.root
+        self.presenter = ChatPresenter(self.view, open_fast, clock=SystemClock(), zone=UTC)
+        self.view.attach(self.presenter)
+        start = (
+            None
+            if port is None
+            else ConnectTarget(host="127.0.0.1", port=port, name=name, **target)
+        )
+        self.presenter.start(start, ConnectForm(host="127.0.0.1", name=name))
+
+    @property
+    def closed(self) -> bool:
+        return self.view.closed
+
+    def type(self, text: str) -> None:
+        """Type into the input line and press Enter."""
+        entry = self.view.input
+        entry.focus_force()
+        entry.delete("1.0", "end")
+        entry.insert("end", text)
+        entry.event_generate("<Return>")
+
+    def log(self, key: str = "#lobby") -> str:
+        """The text of a conversation's log ("" while it does not exist)."""
+        if key not in self.view.conversation_keys():
+            return ""
+        return self.view.log_text(key)
+
+    def connected(self) -> bool:
+        return self.root.state() == "normal" and "#lobby" in self.view.conversation_keys()
+
+
+def spin(
+    *clients: TkClient, until: Callable[[], object], timeout: float = 8.0, what: str = ""
+) -> Any:
+    """Run the clients' Tk loops until ``until()`` is truthy (the Tk-aware ``wait_until``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for client in clients:
+            if not client.closed:
+                client.root.update()
+        result = until()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or until}")
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def open_window(display: None) -> Iterator[Callable[..., TkClient]]:
+    clients: list[TkClient] = []
+
+    def open_(port: int | None, name: str, **target: Any) -> TkClient:
+        client = TkClient(port, name, **target)
+        clients.append(client)
+        return client
+
+    yield open_
+    for client in clients:
+        if not client.closed:
+            client.presenter.quit()
+    clients.clear()
+    # Tk must be torn down on the thread that made it: collect the windows' reference
+    # cycles here, before some network thread's allocation triggers a collection.
+    gc.collect()

@@ -1,0 +1,185 @@
+"""``localchat run-client --terminal`` as a real process against a real server, scripted
+through stdin: the same presenter as the window, behind the line-based view."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from localchat.adapters.wire import packets as p
+from tests.conftest import RunningServer
+from tests.helpers import wait_until
+
+
+class TerminalClient:
+    """A ``run-client --terminal`` process; stdout lines are collected as they come."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "localchat", "run-client", "--terminal", *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            env=env,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def type(self, *lines: str) -> None:
+        assert self.process.stdin is not None
+        for line in lines:
+            self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+
+    def end_input(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+
+    def saw(self, text: str, timeout: float = 10.0) -> str:
+        return wait_until(
+            lambda: next((line for line in self.lines if text in line), None),
+            timeout=timeout,
+            what=f"{text!r} in {self.lines}",
+        )
+
+    def finish(self, timeout: float = 10.0) -> tuple[int, str]:
+        code = self.process.wait(timeout=timeout)
+        self._reader.join(timeout=2)
+        assert self.process.stderr is not None
+        return code, self.process.stderr.read()
+
+
+@pytest.fixture
+def run_terminal(tmp_path: Path) -> Iterator[Callable[..., TerminalClient]]:
+    started: list[TerminalClient] = []
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    env.pop("LOCALCHAT_PASSWORD", None)
+
+    def run(*args: str, **extra_env: str) -> TerminalClient:
+        client = TerminalClient(list(args), {**env, **extra_env})
+        started.append(client)
+        return client
+
+    yield run
+    for client in started:
+        if client.process.poll() is None:
+            client.process.kill()
+            client.process.wait(timeout=5)
+
+
+def next_packet(client: object, kind: type, timeout: float = 10.0) -> object:
+    while True:
+        packet = client.receive(timeout=timeout)  # type: ignore[attr-defined]
+        if isinstance(packet, kind):
+            return packet
+
+
+def test_a_scripted_session_chats_joins_and_quits_cleanly(
+    chat_server: RunningServer, run_terminal: Callable[..., TerminalClient], tmp_path: Path
+) -> None:
+    observer = chat_server.connect("obs")
+    tess = run_terminal("--host", "127.0.0.1", "--port", str(chat_server.port), "--name", "tess")
+    assert next_packet(observer, p.Joined).name == "tess"  # type: ignore[attr-defined]
+    tess.type("hello from tess", "/join dev", "in dev now")
+    said = next_packet(observer, p.ChatMessage)
+    assert (said.sender, said.text, said.room) == ("tess", "hello from tess", "#lobby")  # type: ignore[attr-defined]
+    tess.saw("You joined #dev")
+    tess.saw("#dev <tess> in dev now")
+
+    observer.say("hi tess")
+    tess.saw("#lobby <obs> hi tess")
+    observer.direct("tess", "a secret")
+    tess.saw("@obs <obs> a secret")
+
+    tess.type("/quit")
+    left = next_packet(observer, p.Left)
+    assert (left.name, left.reason) == ("tess", "quit")  # type: ignore[attr-defined]
+    code, errors = tess.finish()
+    assert code == 0
+    assert "Traceback" not in errors
+
+    saved = json.loads((tmp_path / "config" / "localchat" / "client.json").read_text())
+    assert saved == {"host": "127.0.0.1", "port": chat_server.port, "name": "tess"}
+
+
+def test_without_flags_it_asks_with_the_last_values_as_defaults(
+    chat_server: RunningServer, run_terminal: Callable[..., TerminalClient], tmp_path: Path
+) -> None:
+    config = tmp_path / "config" / "localchat"
+    config.mkdir(parents=True)
+    (config / "client.json").write_text(
+        json.dumps({"host": "127.0.0.1", "port": chat_server.port, "name": "zoë"})
+    )
+    observer = chat_server.connect("obs")
+    client = run_terminal()
+    client.saw("Server address [127.0.0.1]:")
+    client.type("")
+    client.saw(f"Port [{chat_server.port}]:")
+    client.type("")
+    client.saw("Your name [zoë]:")
+    client.type("", "/quit")
+    assert next_packet(observer, p.Joined).name == "zoë"  # type: ignore[attr-defined]
+    assert client.finish()[0] == 0
+
+
+def test_a_taken_name_asks_for_another(
+    chat_server: RunningServer, run_terminal: Callable[..., TerminalClient]
+) -> None:
+    observer = chat_server.connect("tess")
+    client = run_terminal("--host", "127.0.0.1", "--port", str(chat_server.port), "--name", "Tess")
+    client.saw("! That name is taken — choose another")
+    client.saw("Your name [Tess]:")
+    client.type("tess2", "/quit")
+    assert next_packet(observer, p.Joined).name == "tess2"  # type: ignore[attr-defined]
+    code, errors = client.finish()
+    assert (code, errors) == (0, "")
+
+
+def test_an_unreachable_server_is_one_readable_line(
+    chat_server: RunningServer, run_terminal: Callable[..., TerminalClient]
+) -> None:
+    port = chat_server.port
+    chat_server.server.stop(timeout=1)
+    client = run_terminal("--host", "127.0.0.1", "--port", str(port), "--name", "tess")
+    client.saw(f"Cannot connect to 127.0.0.1:{port}: nobody is listening there.")
+    client.end_input()
+    code, errors = client.finish()
+    assert code == 1
+    assert "Traceback" not in errors
+    assert not any("Traceback" in line for line in client.lines)
+
+
+def test_the_password_comes_from_the_environment(
+    start_server: Callable[..., RunningServer], run_terminal: Callable[..., TerminalClient]
+) -> None:
+    server = start_server(password="sesame")
+    observer = server.connect("obs", password="sesame")
+    client = run_terminal(
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(server.port),
+        "--name",
+        "tess",
+        LOCALCHAT_PASSWORD="sesame",
+    )
+    client.type("inside")
+    said = next_packet(observer, p.ChatMessage)
+    assert said.text == "inside"  # type: ignore[attr-defined]
+    client.end_input()
+    assert client.finish()[0] == 0
