@@ -9,9 +9,18 @@ from __future__ import annotations
 
 import socket
 from importlib.metadata import entry_points
+from pathlib import Path
+
+import platformdirs
 
 from localchat.adapters.memory.store import InMemoryMessageStore
 from localchat.adapters.system_clock import SystemClock
+from localchat.adapters.tls.certificate import (
+    CertificateError,
+    ServerCertificate,
+    ensure_self_signed,
+    load_certificate,
+)
 from localchat.app.dispatcher import Dispatcher
 from localchat.app.server import LocalChatServer
 from localchat.app.services import ChatService, ServerPolicy
@@ -28,7 +37,32 @@ def installed_transports() -> dict[str, TransportFactory]:
     return {ep.name: ep.load() for ep in entry_points(group=TRANSPORT_GROUP)}
 
 
-def transport_options(settings: Settings) -> TransportOptions:
+def tls_directory() -> Path:
+    """Where the self-signed certificate made on first start is kept."""
+    return Path(platformdirs.user_data_dir("localchat")) / "tls"
+
+
+def server_certificate(settings: Settings) -> ServerCertificate | None:
+    """The certificate native transports serve (None with ``tls = false``).
+
+    The person's own with ``tls_cert``/``tls_key``; otherwise the self-signed one in
+    :func:`tls_directory`, made on first start and reused after, so that clients which
+    pinned its fingerprint keep trusting the server.
+    """
+    if not settings.tls:
+        return None
+    try:
+        if settings.tls_cert is not None and settings.tls_key is not None:
+            return load_certificate(settings.tls_cert, settings.tls_key)
+        return ensure_self_signed(tls_directory(), server_name(settings))
+    except CertificateError as error:
+        raise SettingsError(str(error)) from None
+
+
+def transport_options(
+    settings: Settings, certificate: ServerCertificate | None = None
+) -> TransportOptions:
+    """Options for every transport; TLS files only when ``certificate`` is given."""
     return TransportOptions(
         host=settings.host,
         port=settings.port,
@@ -41,10 +75,14 @@ def transport_options(settings: Settings) -> TransportOptions:
         rate_limit=settings.rate_limit,
         rate_burst=settings.rate_burst,
         max_pending=settings.max_clients,
+        tls_cert_file=None if certificate is None else str(certificate.cert_file),
+        tls_key_file=None if certificate is None else str(certificate.key_file),
     )
 
 
-def build_transports(settings: Settings) -> list[ServerTransport]:
+def build_transports(
+    settings: Settings, certificate: ServerCertificate | None = None
+) -> list[ServerTransport]:
     """Instantiate the configured transports; unknown names fail with the installed list."""
     available = installed_transports()
     names = settings.transport_names or ["tcp"]
@@ -53,7 +91,7 @@ def build_transports(settings: Settings) -> list[ServerTransport]:
         raise SettingsError(
             f"unknown transport {unknown[0]!r}; installed: {', '.join(sorted(available))}"
         )
-    options = transport_options(settings)
+    options = transport_options(settings, certificate)
     return [available[name](options) for name in names]
 
 
@@ -76,8 +114,13 @@ def build_server(
     transports: list[ServerTransport] | None = None,
     store: MessageStore | None = None,
     clock: Clock | None = None,
+    certificate: ServerCertificate | None = None,
 ) -> LocalChatServer:
-    """Wire a server; nothing is started (call ``start()``)."""
+    """Wire a server; nothing is started (call ``start()``).
+
+    Without ``transports``, the configured ones are built, over TLS with ``certificate``
+    (resolved from the settings when not given, see :func:`server_certificate`).
+    """
     store = store if store is not None else InMemoryMessageStore()
     service = ChatService(
         clock=clock if clock is not None else SystemClock(),
@@ -88,6 +131,8 @@ def build_server(
     return LocalChatServer(
         service=service,
         dispatcher=dispatcher,
-        transports=transports if transports is not None else build_transports(settings),
+        transports=transports
+        if transports is not None
+        else build_transports(settings, certificate or server_certificate(settings)),
         store=store,
     )
