@@ -13,8 +13,15 @@ from pathlib import Path
 
 import platformdirs
 
+from localchat.adapters.mdns.advertiser import (
+    MdnsAdvertiser,
+    NothingToAdvertise,
+    advertisable_addresses,
+)
+from localchat.adapters.mdns.txt import ServerAdvert
 from localchat.adapters.memory.store import InMemoryMessageStore
 from localchat.adapters.system_clock import SystemClock
+from localchat.adapters.tcp.transport import TcpServerTransport
 from localchat.adapters.tls.certificate import (
     CertificateError,
     ServerCertificate,
@@ -22,6 +29,7 @@ from localchat.adapters.tls.certificate import (
     load_certificate,
 )
 from localchat.app.dispatcher import Dispatcher
+from localchat.app.netinfo import lan_addresses
 from localchat.app.server import LocalChatServer
 from localchat.app.services import ChatService, ServerPolicy
 from localchat.app.settings import Settings, SettingsError
@@ -136,3 +144,29 @@ def build_server(
         else build_transports(settings, certificate or server_certificate(settings)),
         store=store,
     )
+
+
+def build_advertiser(
+    settings: Settings, server: LocalChatServer, certificate: ServerCertificate | None
+) -> MdnsAdvertiser:
+    """The mDNS announcement of a started server's native TCP transport.
+
+    Raises :class:`NothingToAdvertise` when it cannot be reached from other machines
+    (bound to loopback, no TCP transport, no LAN address): then nothing is announced.
+    """
+    tcp = next((t for t in server.transports if isinstance(t, TcpServerTransport)), None)
+    if tcp is None:
+        raise NothingToAdvertise("no native TCP transport is running")
+    addresses = advertisable_addresses(tcp.bound_host, lan_addresses())
+    if not addresses:
+        raise NothingToAdvertise(
+            f"it listens on {tcp.bound_host} only, which no other machine reaches"
+        )
+    advert = ServerAdvert(
+        name=server_name(settings),
+        protocol=1,
+        password=settings.password is not None,
+        tls=tcp.tls,
+        fingerprint=None if certificate is None else certificate.fingerprint,
+    )
+    return MdnsAdvertiser(advert=advert, port=tcp.port, addresses=addresses)

@@ -7,10 +7,12 @@ printing: pins live in :mod:`localchat.adapters.tls.known_servers`, discovery in
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 import typer
 
+from localchat.adapters.mdns.discovery import LanDiscovery
 from localchat.adapters.tcp.client import ChatClient, ClientError
 from localchat.adapters.tls.fingerprint import Fingerprint, InvalidFingerprint
 from localchat.adapters.tls.known_servers import (
@@ -18,6 +20,7 @@ from localchat.adapters.tls.known_servers import (
     ServerAddress,
     user_known_servers,
 )
+from localchat.ports.discovery import DiscoveredServer
 
 EXIT_USAGE = 2
 EXIT_MISMATCH = 1
@@ -94,6 +97,76 @@ def trust(
         )
 
 
+NOTHING_FOUND = (
+    "no LocalChat server found. Servers may be on another subnet or behind a VPN, the network "
+    "may block multicast (mDNS), or they run with --no-advertise. You can still connect by "
+    "address (HOST:PORT)."
+)
+
+
+def discover(
+    timeout: Annotated[float, typer.Option(help="Seconds to listen for servers.")] = 3.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    interface: Annotated[
+        list[str] | None,
+        typer.Option(help="Look only through this local address (repeatable). [default: all]"),
+    ] = None,
+) -> None:
+    """List LocalChat servers on the local network (mDNS/DNS-SD).
+
+    Only servers that answer are listed, once each, with their best address first.
+    """
+    if timeout <= 0:
+        raise _fail("--timeout must be more than 0")
+    try:
+        with LanDiscovery(interfaces=interface) as discovery:
+            for _ in discovery.watch(timeout=timeout):
+                pass  # each change; what counts is the list when the time is up
+            servers = discovery.servers()
+    except OSError as error:
+        raise _fail(f"cannot look for servers: {error}", EXIT_MISMATCH) from None
+    if as_json:
+        typer.echo(json.dumps([_json(server) for server in servers], indent=2, ensure_ascii=False))
+    elif servers:
+        typer.echo(_table(servers))
+    if not servers:
+        typer.echo(f"localchat: {NOTHING_FOUND}", err=True)
+
+
+def _json(server: DiscoveredServer) -> dict[str, object]:
+    return {
+        "name": server.name,
+        "address": server.host,
+        "port": server.port,
+        "tls": server.tls,
+        "password": server.password,
+        "fingerprint": server.fingerprint,
+        "addresses": list(server.addresses),
+        "protocol": server.protocol,
+        "key": server.key,
+    }
+
+
+def _table(servers: tuple[DiscoveredServer, ...]) -> str:
+    rows = [("NAME", "ADDRESS", "PORT", "TLS", "PASSWORD")]
+    rows += [
+        (
+            server.name,
+            server.host if ":" not in server.host else f"[{server.host}]",
+            str(server.port),
+            "yes" if server.tls else "NO",
+            "yes" if server.password else "no",
+        )
+        for server in servers
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add the LAN commands to the ``localchat`` app."""
     app.command("trust")(trust)
+    app.command("discover")(discover)

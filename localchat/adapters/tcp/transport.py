@@ -174,6 +174,13 @@ class TcpServerTransport:
         port: int = self._listener.getsockname()[1]
         return port
 
+    @property
+    def bound_host(self) -> str:
+        """The address the listener is bound to (e.g. ``0.0.0.0`` for every interface)."""
+        assert self._listener is not None, "start() first"
+        host: str = self._listener.getsockname()[0]
+        return host
+
     def addresses(self) -> list[str]:
         assert self._listener is not None, "start() first"
         host, port = self._listener.getsockname()[:2]
