@@ -93,9 +93,13 @@ class TlsChannel:
         if not self.established and not self._advance_handshake():
             return b""
         chunks: list[bytes] = []
-        while True:
+        incoming = self._incoming
+        tls = self._tls
+        # One read per record; stop when everything fed is consumed, so the usual case
+        # (whole records) costs no SSLWantReadError, which is slow to raise.
+        while incoming.pending or tls.pending():
             try:
-                chunk = self._tls.read(READ_BYTES)
+                chunk = tls.read(READ_BYTES)
             except ssl.SSLWantReadError:
                 break
             except ssl.SSLZeroReturnError:
@@ -105,6 +109,8 @@ class TlsChannel:
                 self.peer_closed = True
                 break
             chunks.append(chunk)
+        if not chunks:
+            return b""
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     def encrypt(self, data: bytes | bytearray | memoryview) -> bytes:
