@@ -1,18 +1,26 @@
 """Fan-out throughput over TLS as a fraction of plain TCP, measured in one run.
 
-    .venv/bin/python bench/bench_tls.py [--clients 50] [--senders 10] [--seconds 3]
+    .venv/bin/python bench/bench_tls.py [--clients 50] [--senders 10] [--seconds 2] [--rounds 2]
 
-Starts the same ``localchat run-server`` twice on 127.0.0.1 (``--no-tls``, then ``--tls``
-with a throw-away certificate; always ``--no-advertise``), and drives each with the same
-load generator: ``clients`` connections in ``#lobby``, ``senders`` of them posting as fast as
-a window of unacknowledged messages allows (the echo is the acknowledgement). It prints the
-deliveries per second (message frames received, summed over all clients) for both and the
-ratio TLS / plain (target: at least 0.7).
+Starts the same ``localchat run-server`` build twice on 127.0.0.1 (``--no-tls`` and
+``--tls`` with a throw-away certificate; always ``--no-advertise``) and drives both, in
+alternating rounds, with the same load generator: ``clients`` connections in ``#lobby``,
+``senders`` of them posting as fast as a window of unacknowledged messages allows (the
+echo is the acknowledgement). It prints, per mode, the deliveries per second (message
+frames received, summed over all clients; best round) and the server's CPU time per
+delivery (from /proc), then two ratios TLS / plain (target: at least 0.7):
+
+* throughput: what this one machine achieves. The generator decrypts for all its clients
+  on one core, work that real clients do on their own machines, so when the generator is
+  the bottleneck this ratio understates the server;
+* server CPU efficiency: plain CPU per delivery / TLS CPU per delivery, the server's own
+  cost of encryption, which holds whoever the bottleneck is.
 
 The generator is one process, one thread, a selector over raw sockets; TLS uses the
 project's :class:`~localchat.adapters.tls.channel.TlsChannel`, so both modes share every
 line but the encryption. chatload does not speak TLS; this script exists for that reason.
-Keep runs short on a shared machine.
+Keep runs short on a shared machine. (Other benchmarks run their servers with
+``--no-tls`` or ``LOCALCHAT_TLS=false``.)
 """
 
 from __future__ import annotations
