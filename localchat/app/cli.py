@@ -17,17 +17,9 @@ from typing import Annotated, Any
 import typer
 
 from localchat import __version__
-from localchat.adapters.mdns.advertiser import MdnsAdvertiser, NothingToAdvertise
-from localchat.adapters.tls.certificate import ServerCertificate
 from localchat.app import cli_lan
-from localchat.app.bootstrap import (
-    build_advertiser,
-    build_server,
-    server_certificate,
-    server_name,
-)
+from localchat.app.bootstrap import build_server, server_certificate, server_name
 from localchat.app.netinfo import lan_addresses, raise_open_file_limit
-from localchat.app.server import LocalChatServer
 from localchat.app.settings import LogLevel, Settings, SettingsError, load_settings
 
 app = typer.Typer(
@@ -83,45 +75,6 @@ def _announce(settings: Settings, addresses: list[str]) -> None:
             for address in lan:
                 typer.echo(f"  {address}:{port}")
     sys.stdout.flush()
-
-
-def announce_tls(certificate: ServerCertificate | None) -> None:
-    """Say how clients can check they reach this server, or warn that nothing is encrypted."""
-    if certificate is None:
-        typer.echo(
-            "localchat: WARNING: TLS is off (--no-tls): messages, names and the password "
-            "cross the network in clear text, and anyone on it can read or change them. "
-            "Use this only on a network you trust (or for benchmarks).",
-            err=True,
-        )
-        return
-    made = " (new: made on this first start)" if certificate.created else ""
-    typer.echo(f"TLS certificate fingerprint{made}: {certificate.fingerprint}")
-    typer.echo("  clients see it on first connect; it should match")
-    sys.stdout.flush()
-
-
-def start_advertising(
-    settings: Settings, server: LocalChatServer, certificate: ServerCertificate | None
-) -> MdnsAdvertiser | None:
-    """Announce the server by mDNS unless ``--no-advertise``; say what happened."""
-    if not settings.advertise:
-        return None
-    try:
-        advertiser = build_advertiser(settings, server, certificate)
-        advertiser.start()
-    except NothingToAdvertise as error:
-        typer.echo(f"not announced on the local network: {error}")
-        return None
-    except OSError as error:
-        typer.echo(f"not announced on the local network: mDNS failed: {error}", err=True)
-        return None
-    typer.echo(
-        f"announced on the local network as {server_name(settings)!r} "
-        f"(mDNS on {', '.join(advertiser.addresses)}; --no-advertise turns it off)"
-    )
-    sys.stdout.flush()
-    return advertiser
 
 
 @app.command("run-server")
@@ -253,8 +206,8 @@ def run_server(
             f"cannot listen on {settings.host}:{settings.port}: {error.strerror or error}"
         ) from None
     _announce(settings, server.addresses())
-    announce_tls(certificate)
-    advertiser = start_advertising(settings, server, certificate)
+    cli_lan.announce_tls(certificate)
+    advertiser = cli_lan.start_advertising(settings, server, certificate)
     logging.getLogger("localchat").info(
         "server %r ready (protocol 1, max %d clients)", server_name(settings), settings.max_clients
     )

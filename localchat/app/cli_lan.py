@@ -1,4 +1,5 @@
-"""``localchat trust`` and ``localchat discover``: the LAN commands (TLS pins, mDNS).
+"""``localchat trust`` and ``localchat discover``: the LAN commands (TLS pins, mDNS), and
+what ``run-server`` prints about TLS and announces by mDNS.
 
 Registered on the main typer app by :func:`register`. No logic beyond parsing and
 printing: pins live in :mod:`localchat.adapters.tls.known_servers`, discovery in
@@ -8,18 +9,24 @@ printing: pins live in :mod:`localchat.adapters.tls.known_servers`, discovery in
 from __future__ import annotations
 
 import json
+import sys
 from typing import Annotated
 
 import typer
 
+from localchat.adapters.mdns.advertiser import MdnsAdvertiser, NothingToAdvertise
 from localchat.adapters.mdns.discovery import LanDiscovery
 from localchat.adapters.tcp.client import ChatClient, ClientError
+from localchat.adapters.tls.certificate import ServerCertificate
 from localchat.adapters.tls.fingerprint import Fingerprint, InvalidFingerprint
 from localchat.adapters.tls.known_servers import (
     InvalidAddress,
     ServerAddress,
     user_known_servers,
 )
+from localchat.app.bootstrap import build_advertiser, server_name
+from localchat.app.server import LocalChatServer
+from localchat.app.settings import Settings
 from localchat.ports.discovery import DiscoveredServer
 
 EXIT_USAGE = 2
@@ -164,6 +171,45 @@ def _table(servers: tuple[DiscoveredServer, ...]) -> str:
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in rows
     )
+
+
+def announce_tls(certificate: ServerCertificate | None) -> None:
+    """Say how clients can check they reach this server, or warn that nothing is encrypted."""
+    if certificate is None:
+        typer.echo(
+            "localchat: WARNING: TLS is off (--no-tls): messages, names and the password "
+            "cross the network in clear text, and anyone on it can read or change them. "
+            "Use this only on a network you trust (or for benchmarks).",
+            err=True,
+        )
+        return
+    made = " (new: made on this first start)" if certificate.created else ""
+    typer.echo(f"TLS certificate fingerprint{made}: {certificate.fingerprint}")
+    typer.echo("  clients see it on first connect; it should match")
+    sys.stdout.flush()
+
+
+def start_advertising(
+    settings: Settings, server: LocalChatServer, certificate: ServerCertificate | None
+) -> MdnsAdvertiser | None:
+    """Announce the server by mDNS unless ``--no-advertise``; say what happened."""
+    if not settings.advertise:
+        return None
+    try:
+        advertiser = build_advertiser(settings, server, certificate)
+        advertiser.start()
+    except NothingToAdvertise as error:
+        typer.echo(f"not announced on the local network: {error}")
+        return None
+    except OSError as error:
+        typer.echo(f"not announced on the local network: mDNS failed: {error}", err=True)
+        return None
+    typer.echo(
+        f"announced on the local network as {server_name(settings)!r} "
+        f"(mDNS on {', '.join(advertiser.addresses)}; --no-advertise turns it off)"
+    )
+    sys.stdout.flush()
+    return advertiser
 
 
 def register(app: typer.Typer) -> None:
