@@ -46,18 +46,13 @@ def safe_cli_env(**extra: str) -> dict[str, str]:
 
 
 @pytest.fixture(autouse=True)
-def _private_user_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def _private_user_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Point platformdirs (XDG) at throw-away directories for this test."""
     base = tmp_path_factory.mktemp("xdg")
-    saved = {key: os.environ.get(key) for key in ("XDG_DATA_HOME", "XDG_CONFIG_HOME")}
-    os.environ["XDG_DATA_HOME"] = str(base / "data")
-    os.environ["XDG_CONFIG_HOME"] = str(base / "config")
-    yield
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    monkeypatch.setenv("XDG_DATA_HOME", str(base / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(base / "config"))
 
 
 @pytest.fixture(scope="session")

@@ -260,7 +260,7 @@ class ChatClient:
         self.send_raw(encode_packet(packet))
 
     def send_raw(self, data: bytes) -> None:
-        """Send bytes as they are (tests use this to send broken frames)."""
+        """Send frame bytes as they are, encrypted with TLS (tests send broken frames)."""
         with self._send_lock:
             if self._tls is not None:
                 with self._tls_lock:
