@@ -22,6 +22,7 @@ from localchat.adapters.tls.fingerprint import Fingerprint
 from localchat.adapters.tls.known_servers import KnownServers, ServerAddress
 from localchat.adapters.wire import packets as p
 from tests.conftest import RunningServer
+from tests.helpers import wait_until
 
 StartServer = Callable[..., RunningServer]
 OTHER = Fingerprint(b"\x42" * 32)
@@ -215,3 +216,17 @@ def test_a_slow_reader_over_tls_is_dropped_alone(
     after = _next_message(reader)
     assert (after.text, after.seq) == ("after", sent + 1)
     assert sleeper.fingerprint == _fingerprint(server)
+
+
+def test_server_full_before_any_handshake_is_a_clear_refusal(
+    start_server: StartServer, known: KnownServers
+) -> None:
+    server = start_server(tls=True, max_clients=1)
+    waiting = socket.create_connection(("127.0.0.1", server.port))  # takes the one slot
+    try:
+        wait_until(lambda: server.transport.connection_count == 1, what="the waiting socket")
+        with pytest.raises(ServerRefused) as refused:
+            ChatClient.connect("127.0.0.1", server.port, name="ada", tls=_trusting(known))
+        assert refused.value.code == "server_full"
+    finally:
+        waiting.close()
