@@ -1,7 +1,14 @@
-"""Shared fixtures: a real server on 127.0.0.1 port 0, clients, and an in-memory server."""
+"""Shared fixtures: a real server on 127.0.0.1 port 0, clients, and an in-memory server.
+
+Network safety: servers bind 127.0.0.1, never advertise on the LAN (mDNS), and speak plain
+TCP unless a test asks for ``tls=True`` (then with a throw-away certificate). Every test gets
+its own XDG data and config directories, so nothing reads or writes the person's real ones
+(certificates, pinned fingerprints). Subprocess tests start from :func:`safe_cli_env`.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,11 +19,46 @@ from localchat.adapters.memory.store import InMemoryMessageStore
 from localchat.adapters.memory.transport import MemoryServerTransport
 from localchat.adapters.tcp.client import ChatClient
 from localchat.adapters.tcp.transport import TcpServerTransport
-from localchat.app.bootstrap import build_server, transport_options
+from localchat.adapters.tls.certificate import ServerCertificate, ensure_self_signed
+from localchat.app.bootstrap import build_server, server_certificate, transport_options
 from localchat.app.server import LocalChatServer
 from localchat.app.settings import load_settings
 
-TEST_DEFAULTS: dict[str, Any] = {"host": "127.0.0.1", "port": 0, "rate_limit": 0}
+TEST_DEFAULTS: dict[str, Any] = {
+    "host": "127.0.0.1",
+    "port": 0,
+    "rate_limit": 0,
+    "tls": False,
+    "advertise": False,
+}
+
+
+def safe_cli_env(**extra: str) -> dict[str, str]:
+    """Environment for a ``localchat`` subprocess: loopback, no mDNS, plain TCP by default
+    (flags given on the command line still win), plus ``extra``."""
+    return {
+        **os.environ,
+        "LOCALCHAT_HOST": "127.0.0.1",
+        "LOCALCHAT_ADVERTISE": "false",
+        "LOCALCHAT_TLS": "false",
+        **extra,
+    }
+
+
+@pytest.fixture(autouse=True)
+def _private_user_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Point platformdirs (XDG) at throw-away directories for this test."""
+    base = tmp_path_factory.mktemp("xdg")
+    monkeypatch.setenv("XDG_DATA_HOME", str(base / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(base / "config"))
+
+
+@pytest.fixture(scope="session")
+def test_certificate(tmp_path_factory: pytest.TempPathFactory) -> ServerCertificate:
+    """A self-signed server certificate made once per test session."""
+    return ensure_self_signed(tmp_path_factory.mktemp("tls"), "localchat-test")
 
 
 @dataclass
@@ -26,6 +68,7 @@ class RunningServer:
     server: LocalChatServer
     transport: TcpServerTransport
     clients: list[ChatClient] = field(default_factory=list)
+    certificate: ServerCertificate | None = None
 
     @property
     def port(self) -> int:
@@ -38,25 +81,32 @@ class RunningServer:
         client.receive(timeout=5)  # the #lobby history that follows welcome
         return client
 
-    def open(self) -> ChatClient:
-        """A raw TCP connection, no hello sent."""
-        client = ChatClient.open("127.0.0.1", self.port)
+    def open(self, **kwargs: Any) -> ChatClient:
+        """A raw TCP connection (TLS with ``tls=``), no hello sent."""
+        client = ChatClient.open("127.0.0.1", self.port, **kwargs)
         self.clients.append(client)
         return client
 
 
 @pytest.fixture
-def start_server() -> Iterator[Callable[..., RunningServer]]:
-    """Factory: ``start_server(**settings)`` starts a server; all are stopped at teardown."""
+def start_server(test_certificate: ServerCertificate) -> Iterator[Callable[..., RunningServer]]:
+    """Factory: ``start_server(**settings)`` starts a server; all are stopped at teardown.
+
+    ``tls=True`` serves TLS with :func:`test_certificate` (unless ``tls_cert`` is given).
+    """
     running: list[RunningServer] = []
 
     def start(**overrides: Any) -> RunningServer:
         store = overrides.pop("store", None) or InMemoryMessageStore()
+        if overrides.get("tls") and "tls_cert" not in overrides:
+            overrides["tls_cert"] = test_certificate.cert_file
+            overrides["tls_key"] = test_certificate.key_file
         settings = load_settings({**TEST_DEFAULTS, **overrides})
-        transport = TcpServerTransport(transport_options(settings))
+        certificate = server_certificate(settings)
+        transport = TcpServerTransport(transport_options(settings, certificate))
         server = build_server(settings, transports=[transport], store=store)
         server.start()
-        instance = RunningServer(server, transport)
+        instance = RunningServer(server, transport, certificate=certificate)
         running.append(instance)
         return instance
 

@@ -9,10 +9,27 @@ from __future__ import annotations
 
 import socket
 from importlib.metadata import entry_points
+from pathlib import Path
 
+import platformdirs
+
+from localchat.adapters.mdns.advertiser import (
+    MdnsAdvertiser,
+    NothingToAdvertise,
+    advertisable_addresses,
+)
+from localchat.adapters.mdns.txt import ServerAdvert
 from localchat.adapters.memory.store import InMemoryMessageStore
 from localchat.adapters.system_clock import SystemClock
+from localchat.adapters.tcp.transport import TcpServerTransport
+from localchat.adapters.tls.certificate import (
+    CertificateError,
+    ServerCertificate,
+    ensure_self_signed,
+    load_certificate,
+)
 from localchat.app.dispatcher import Dispatcher
+from localchat.app.netinfo import lan_addresses
 from localchat.app.server import LocalChatServer
 from localchat.app.services import ChatService, ServerPolicy
 from localchat.app.settings import Settings, SettingsError
@@ -28,7 +45,32 @@ def installed_transports() -> dict[str, TransportFactory]:
     return {ep.name: ep.load() for ep in entry_points(group=TRANSPORT_GROUP)}
 
 
-def transport_options(settings: Settings) -> TransportOptions:
+def tls_directory() -> Path:
+    """Where the self-signed certificate made on first start is kept."""
+    return Path(platformdirs.user_data_dir("localchat")) / "tls"
+
+
+def server_certificate(settings: Settings) -> ServerCertificate | None:
+    """The certificate native transports serve (None with ``tls = false``).
+
+    The person's own with ``tls_cert``/``tls_key``; otherwise the self-signed one in
+    :func:`tls_directory`, made on first start and reused after, so that clients which
+    pinned its fingerprint keep trusting the server.
+    """
+    if not settings.tls:
+        return None
+    try:
+        if settings.tls_cert is not None and settings.tls_key is not None:
+            return load_certificate(settings.tls_cert, settings.tls_key)
+        return ensure_self_signed(tls_directory(), server_name(settings))
+    except CertificateError as error:
+        raise SettingsError(str(error)) from None
+
+
+def transport_options(
+    settings: Settings, certificate: ServerCertificate | None = None
+) -> TransportOptions:
+    """Options for every transport; TLS files only when ``certificate`` is given."""
     return TransportOptions(
         host=settings.host,
         port=settings.port,
@@ -41,10 +83,14 @@ def transport_options(settings: Settings) -> TransportOptions:
         rate_limit=settings.rate_limit,
         rate_burst=settings.rate_burst,
         max_pending=settings.max_clients,
+        tls_cert_file=None if certificate is None else str(certificate.cert_file),
+        tls_key_file=None if certificate is None else str(certificate.key_file),
     )
 
 
-def build_transports(settings: Settings) -> list[ServerTransport]:
+def build_transports(
+    settings: Settings, certificate: ServerCertificate | None = None
+) -> list[ServerTransport]:
     """Instantiate the configured transports; unknown names fail with the installed list."""
     available = installed_transports()
     names = settings.transport_names or ["tcp"]
@@ -53,7 +99,7 @@ def build_transports(settings: Settings) -> list[ServerTransport]:
         raise SettingsError(
             f"unknown transport {unknown[0]!r}; installed: {', '.join(sorted(available))}"
         )
-    options = transport_options(settings)
+    options = transport_options(settings, certificate)
     return [available[name](options) for name in names]
 
 
@@ -76,8 +122,13 @@ def build_server(
     transports: list[ServerTransport] | None = None,
     store: MessageStore | None = None,
     clock: Clock | None = None,
+    certificate: ServerCertificate | None = None,
 ) -> LocalChatServer:
-    """Wire a server; nothing is started (call ``start()``)."""
+    """Wire a server; nothing is started (call ``start()``).
+
+    Without ``transports``, the configured ones are built, over TLS with ``certificate``
+    (resolved from the settings when not given, see :func:`server_certificate`).
+    """
     store = store if store is not None else InMemoryMessageStore()
     service = ChatService(
         clock=clock if clock is not None else SystemClock(),
@@ -88,6 +139,34 @@ def build_server(
     return LocalChatServer(
         service=service,
         dispatcher=dispatcher,
-        transports=transports if transports is not None else build_transports(settings),
+        transports=transports
+        if transports is not None
+        else build_transports(settings, certificate or server_certificate(settings)),
         store=store,
     )
+
+
+def build_advertiser(
+    settings: Settings, server: LocalChatServer, certificate: ServerCertificate | None
+) -> MdnsAdvertiser:
+    """The mDNS announcement of a started server's native TCP transport.
+
+    Raises :class:`NothingToAdvertise` when it cannot be reached from other machines
+    (bound to loopback, no TCP transport, no LAN address): then nothing is announced.
+    """
+    tcp = next((t for t in server.transports if isinstance(t, TcpServerTransport)), None)
+    if tcp is None:
+        raise NothingToAdvertise("no native TCP transport is running")
+    addresses = advertisable_addresses(tcp.bound_host, lan_addresses())
+    if not addresses:
+        raise NothingToAdvertise(
+            f"it listens on {tcp.bound_host} only, which no other machine reaches"
+        )
+    advert = ServerAdvert(
+        name=server_name(settings),
+        protocol=1,
+        password=settings.password is not None,
+        tls=tcp.tls,
+        fingerprint=None if certificate is None else certificate.fingerprint,
+    )
+    return MdnsAdvertiser(advert=advert, port=tcp.port, addresses=addresses)

@@ -17,7 +17,8 @@ from typing import Annotated, Any
 import typer
 
 from localchat import __version__
-from localchat.app.bootstrap import build_server, server_name
+from localchat.app import cli_lan
+from localchat.app.bootstrap import build_server, server_certificate, server_name
 from localchat.app.cli_client import register as register_client_commands
 from localchat.app.netinfo import lan_addresses, raise_open_file_limit
 from localchat.app.settings import LogLevel, Settings, SettingsError, load_settings
@@ -133,6 +134,29 @@ def run_server(
     log_level: Annotated[
         LogLevel | None, typer.Option(help="debug, info, warning or error. [default: info]")
     ] = None,
+    tls: Annotated[
+        bool | None,
+        typer.Option(
+            "--tls/--no-tls",
+            help="Encrypt with TLS (a self-signed certificate is made on first start). "
+            "--no-tls sends everything in clear text. [default: --tls]",
+        ),
+    ] = None,
+    tls_cert: Annotated[
+        Path | None, typer.Option(help="Your own PEM certificate (with --tls-key).")
+    ] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="The PEM private key of --tls-cert.")] = None,
+    advertise: Annotated[
+        bool | None,
+        typer.Option(
+            "--advertise/--no-advertise",
+            help="Announce the server on the local network (mDNS) so clients find it. "
+            "[default: --advertise]",
+        ),
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Server name shown to people. [default: the host name]")
+    ] = None,
 ) -> None:
     """Run a LocalChat server until Ctrl+C (or SIGTERM).
 
@@ -154,10 +178,16 @@ def run_server(
         "max_outbound_bytes": max_outbound_bytes,
         "max_text_chars": max_text_chars,
         "log_level": log_level,
+        "tls": tls,
+        "tls_cert": tls_cert,
+        "tls_key": tls_key,
+        "advertise": advertise,
+        "server_name": name,
     }
     try:
         settings = load_settings(overrides, config_file=config)
-        server = build_server(settings)
+        certificate = server_certificate(settings)
+        server = build_server(settings, certificate=certificate)
     except SettingsError as error:
         raise fail(str(error)) from None
     configure_logging(settings.log_level)
@@ -177,16 +207,21 @@ def run_server(
             f"cannot listen on {settings.host}:{settings.port}: {error.strerror or error}"
         ) from None
     _announce(settings, server.addresses())
+    cli_lan.announce_tls(certificate)
+    advertiser = cli_lan.start_advertising(settings, server, certificate)
     logging.getLogger("localchat").info(
         "server %r ready (protocol 1, max %d clients)", server_name(settings), settings.max_clients
     )
     while not stop.wait(3600):
         pass
     logging.getLogger("localchat").info("shutting down")
+    if advertiser is not None:
+        advertiser.close()
     server.stop(SHUTDOWN_SECONDS)
 
 
 register_client_commands(app)
+cli_lan.register(app)
 
 
 def main() -> None:

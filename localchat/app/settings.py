@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     history_on_join: int = Field(50, ge=0, le=200, description="messages sent on join")
     server_name: str = Field("", description="a name for people; default: the host name")
     log_level: LogLevel = Field("info", description="debug, info, warning or error")
+    tls: bool = Field(True, description="serve the native TCP transport over TLS")
+    tls_cert: Path | None = Field(
+        None, description="PEM certificate; default: a self-signed one made on first start"
+    )
+    tls_key: Path | None = Field(None, description="PEM private key of tls_cert")
+    advertise: bool = Field(True, description="announce the server on the LAN (mDNS/DNS-SD)")
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
@@ -65,6 +71,14 @@ class Settings(BaseSettings):
                 f"max_frame_bytes ({self.max_frame_bytes}) must be at least {needed} "
                 f"so a message of max_text_chars ({self.max_text_chars}) always fits"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _tls_files(self) -> Settings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together: give both or neither")
+        if not self.tls and self.tls_cert is not None:
+            raise ValueError("tls_cert is set but TLS is off (--no-tls): drop one of them")
         return self
 
     @property

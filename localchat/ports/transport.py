@@ -77,6 +77,10 @@ class TransportOptions:
     rate_burst: int = 20
     max_pending: int = 1000
     extra: Mapping[str, object] = field(default_factory=dict)
+    tls_cert_file: str | None = None
+    """PEM certificate (chain) for native transports that offer TLS; None = plain TCP."""
+    tls_key_file: str | None = None
+    """PEM private key matching ``tls_cert_file``."""
 
 
 class TransportFactory(Protocol):

@@ -16,6 +16,14 @@ Threads:
   directly with non-blocking ``send``. Requests for the I/O thread (``welcome`` was sent,
   close after flushing, a write is pending) are queued and published after the sends, so
   nothing the I/O thread writes can overtake an event.
+
+TLS (when ``options.tls_cert_file`` is set): each link gets a
+:class:`~localchat.adapters.tls.channel.TlsChannel`, OpenSSL over memory buffers, used by
+both threads under the link's lock (see :mod:`.link`). The handshake advances on the I/O
+thread as bytes arrive, never blocking anyone else, and must finish, like ``hello``, within
+``handshake_timeout``. A client whose first byte cannot start a TLS record (a plain
+LocalChat frame starts with 0) is answered with a plain fatal ``tls_required`` frame, so it
+can tell the person at once instead of waiting.
 """
 
 from __future__ import annotations
@@ -26,14 +34,16 @@ import heapq
 import logging
 import selectors
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Sequence
 
 from localchat import __version__
 from localchat.adapters.tcp.link import LinkState, TcpLink
+from localchat.adapters.tls.channel import TlsChannel, looks_like_tls, server_context
 from localchat.adapters.wire.connection import ConnectionLimits, ServerConnection
-from localchat.adapters.wire.errors import ShuttingDown, SlowConsumer
+from localchat.adapters.wire.errors import ShuttingDown, SlowConsumer, TlsRequired
 from localchat.adapters.wire.schema import (
     EventEncoder,
     domain_error_frame,
@@ -94,6 +104,11 @@ class TcpServerTransport:
             max_frame_bytes=options.max_frame_bytes,
         )
         self._max_outbound = options.max_outbound_bytes
+        self._tls_context: ssl.SSLContext | None = None
+        if options.tls_cert_file is not None:
+            self._tls_context = server_context(
+                options.tls_cert_file, options.tls_key_file or options.tls_cert_file
+            )
         self._sweep_every = min(
             1.0,
             options.handshake_timeout / 4,
@@ -159,10 +174,22 @@ class TcpServerTransport:
         port: int = self._listener.getsockname()[1]
         return port
 
+    @property
+    def bound_host(self) -> str:
+        """The address the listener is bound to (e.g. ``0.0.0.0`` for every interface)."""
+        assert self._listener is not None, "start() first"
+        host: str = self._listener.getsockname()[0]
+        return host
+
     def addresses(self) -> list[str]:
         assert self._listener is not None, "start() first"
         host, port = self._listener.getsockname()[:2]
         return [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
+
+    @property
+    def tls(self) -> bool:
+        """Whether clients must speak TLS."""
+        return self._tls_context is not None
 
     @property
     def connection_count(self) -> int:
@@ -202,7 +229,7 @@ class TcpServerTransport:
                     if len(link.unsent) + len(data) > limit:
                         self._overflowed(link)
                     else:
-                        link.unsent += data
+                        link.enqueue(data)
                     continue
                 if not link.send_now(data):
                     self._later.append((_LOST, link))
@@ -237,7 +264,7 @@ class TcpServerTransport:
     def _overflowed(self, link: TcpLink) -> None:
         """Under ``link.lock``: the client reads too slowly; drop it, and only it."""
         link.dead = True
-        link.unsent.clear()
+        link.discard_unsent()
         self._later.append((_OVERFLOW, link))
 
     def _wake(self, *, force: bool = False) -> None:
@@ -349,7 +376,10 @@ class TcpServerTransport:
                 continue
             session = self._sink.open_session(self)
             peer = f"{address[0]}:{address[1]}" if isinstance(address, tuple) else str(address)
-            link = TcpLink(session, sock, peer, ServerConnection(self._limits, now))
+            tls = None
+            if self._tls_context is not None:
+                tls = TlsChannel(self._tls_context, server_side=True)
+            link = TcpLink(session, sock, peer, ServerConnection(self._limits, now), tls)
             self._links[session] = link
             self._pending += 1
             self._set_interest(link)
@@ -387,15 +417,45 @@ class TcpServerTransport:
             if not count:
                 self._close(link)
             return
-        if count:
+        if not count:
+            link.conn.receive_eof()
+        elif link.tls is None:
             link.conn.receive_data(self._recv_view[:count], time.monotonic())
         else:
-            link.conn.receive_eof()
+            self._receive_tls(link, link.tls, self._recv_view[:count])
+            if link.state is LinkState.CLOSED:
+                return
         self._after_conn(link)
+
+    def _receive_tls(self, link: TcpLink, tls: TlsChannel, data: memoryview) -> None:
+        """Decrypt what arrived (advancing the handshake) and feed the plaintext on."""
+        if not tls.received_any and not looks_like_tls(data[0]):
+            log.info("%r spoke plain TCP to the TLS port; answering tls_required", link)
+            link.tls = None
+            link.conn.end(TlsRequired(), LeaveReason.DISCONNECTED)
+            return
+        failure: ssl.SSLError | None = None
+        with link.lock:
+            try:
+                plaintext = tls.receive(data)
+            except ssl.SSLError as error:
+                failure, plaintext = error, b""
+            ok = link.send_wire(tls.take_output())
+        if failure is not None or not ok:
+            if failure is not None:
+                log.info("TLS with %r failed: %s", link, failure.reason or failure)
+            link.conn.connection_lost(LeaveReason.DISCONNECTED)
+            self._collect(link)
+            self._close(link)
+            return
+        if plaintext:
+            link.conn.receive_data(plaintext, time.monotonic())
+        if tls.peer_closed:
+            link.conn.receive_eof()
 
     def _on_writable(self, link: TcpLink) -> None:
         with link.lock:
-            ok = link.send_now(b"") if link.unsent else True
+            ok = link.send_wire(b"") if link.unsent else True
             drained = not link.unsent
         if not ok:
             link.conn.connection_lost(LeaveReason.DISCONNECTED)
@@ -482,11 +542,8 @@ class TcpServerTransport:
         self._collect(link)
         with link.lock:
             link.dead = True
-            link.unsent.clear()
-            try:
-                link.sock.send(protocol_error_frame(SlowConsumer()))
-            except OSError:
-                pass
+            link.discard_unsent()
+            link.send_last_words(protocol_error_frame(SlowConsumer()))
         self._close(link)
 
     def _drain(self, link: TcpLink) -> None:
@@ -507,6 +564,9 @@ class TcpServerTransport:
         link.dead = True
         link.state = LinkState.LINGERING
         link.deadline = time.monotonic() + LINGER_SECONDS
+        if link.tls is not None:
+            with link.lock:
+                link.send_wire(link.tls.close_notify())
         try:
             link.sock.shutdown(socket.SHUT_WR)
         except OSError:

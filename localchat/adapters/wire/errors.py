@@ -14,7 +14,8 @@
         ├── HandshakeTimeout      handshake_timeout
         ├── IdleTimeout           timeout
         ├── SlowConsumer          slow_consumer
-        └── ShuttingDown          shutting_down
+        ├── ShuttingDown          shutting_down
+        └── TlsRequired           tls_required (a plain frame on a TLS port)
 
 Decoding raises nothing but these. ``message`` is for people; programs match on ``code``.
 """
@@ -91,3 +92,14 @@ class SlowConsumer(ConnectionEnded):
 class ShuttingDown(ConnectionEnded):
     code = "shutting_down"
     default_message = "the server is shutting down"
+
+
+class TlsRequired(ConnectionEnded):
+    """Sent in plain text to a client that spoke plain TCP to a TLS port, so that it can
+    say why instead of hanging in a handshake that never starts."""
+
+    code = "tls_required"
+    default_message = (
+        "this server requires TLS: connect with TLS, "
+        "or ask the operator to run the server with --no-tls"
+    )
