@@ -191,7 +191,11 @@ class ChatService:
 
     def _join(self, session: SessionId, command: JoinRoom) -> list[Delivery]:
         user = self._member(session)
-        room = self._rooms.get(command.room.canonical) or self._open_room(command.room)
+        # Not ``get(...) or _open_room(...)``: an empty Room is falsy (it has a length), and
+        # the kept, empty #lobby must not be replaced by a second #lobby.
+        room = self._rooms.get(command.room.canonical)
+        if room is None:
+            room = self._open_room(command.room)
         room.add(user)
         self._memberships[session][room.name.canonical] = room
         joined = UserJoined(room=room.name, name=user.name.display, at=self._clock.now())
