@@ -222,7 +222,7 @@ def test_sorting_is_by_key_then_code_point() -> None:
     ]
 
 
-@FAST
+@settings(max_examples=60, deadline=None)
 @given(st.lists(user_names, max_size=12))
 def test_sorted_lists_have_ascending_keys_and_ties_in_code_point_order(raw: list[str]) -> None:
     ordered = sorted(raw, key=sort_key)
