@@ -11,29 +11,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from localchat.adapters.wire import packets as p
-from localchat.adapters.wire.framing import FrameDecoder
-from localchat.adapters.wire.schema import EventEncoder, ServerPacket, parse_server_packet
+from localchat.adapters.wire.schema import EventEncoder
 from localchat.domain import events as e
 from localchat.domain.model import LeaveReason, Message
 from localchat.domain.names import LOBBY, RoomName
 from tests.strategies import message_texts, room_names, user_names
+from tests.unit.wire_support import decode_one
 
 AT = datetime(2026, 11, 22, 10, 4, 5, 123456, tzinfo=UTC)
 AT_TEXT = "2026-11-22T10:04:05.123Z"
 DEV = RoomName.parse("#dev")
 RFC3339_UTC_MS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 ENCODER = EventEncoder(server="localchat/9.9", max_frame_bytes=65_536)
-
-
-def decode(frame: bytes | None, max_frame_bytes: int = 65_536) -> ServerPacket:
-    """The one packet in ``frame``, as a client library reads it."""
-    assert frame is not None
-    decoder = FrameDecoder(max_frame_bytes)
-    decoder.receive_data(frame)
-    payload = decoder.next_frame()
-    assert payload is not None
-    assert decoder.next_frame() is None
-    return parse_server_packet(payload)
 
 
 def parse_time(text: str) -> datetime:
@@ -47,7 +36,7 @@ def message(seq: int, text: str = "hi", room: RoomName = DEV, sender: str = "ada
 
 def test_welcome() -> None:
     event = e.Welcomed(name="Jos\u00e9", room=LOBBY, users=("ada", "Jos\u00e9"), max_text_chars=77)
-    assert decode(ENCODER.encode(event)) == p.Welcome(
+    assert decode_one(ENCODER.encode(event)) == p.Welcome(
         name="Jos\u00e9",
         server="localchat/9.9",
         protocol=1,
@@ -59,27 +48,27 @@ def test_welcome() -> None:
 
 def test_message() -> None:
     event = e.MessagePosted(message=message(7, text="  a\tb\nc "))
-    assert decode(ENCODER.encode(event)) == p.ChatMessage(
+    assert decode_one(ENCODER.encode(event)) == p.ChatMessage(
         room="#dev", seq=7, sender="ada", text="  a\tb\nc ", sent_at=AT_TEXT
     )
 
 
 def test_direct() -> None:
     event = e.DirectSent(seq=3, sender="ada", to="Bob", text="psst", sent_at=AT)
-    assert decode(ENCODER.encode(event)) == p.DirectMessage(
+    assert decode_one(ENCODER.encode(event)) == p.DirectMessage(
         seq=3, sender="ada", to="Bob", text="psst", sent_at=AT_TEXT
     )
 
 
 def test_joined() -> None:
     event = e.UserJoined(room=DEV, name="ada", at=AT)
-    assert decode(ENCODER.encode(event)) == p.Joined(room="#dev", name="ada", at=AT_TEXT)
+    assert decode_one(ENCODER.encode(event)) == p.Joined(room="#dev", name="ada", at=AT_TEXT)
 
 
 @pytest.mark.parametrize("reason", list(LeaveReason))
 def test_left_with_every_reason(reason: LeaveReason) -> None:
     event = e.UserLeft(room=DEV, name="ada", at=AT, reason=reason)
-    assert decode(ENCODER.encode(event)) == p.Left(
+    assert decode_one(ENCODER.encode(event)) == p.Left(
         room="#dev", name="ada", at=AT_TEXT, reason=reason.value
     )
     assert reason.value in {"leave", "quit", "disconnected", "timeout", "kicked"}
@@ -87,28 +76,28 @@ def test_left_with_every_reason(reason: LeaveReason) -> None:
 
 def test_user_list() -> None:
     event = e.UsersListed(room=DEV, users=("ada", "bob"))
-    assert decode(ENCODER.encode(event)) == p.UserList(room="#dev", users=["ada", "bob"])
+    assert decode_one(ENCODER.encode(event)) == p.UserList(room="#dev", users=["ada", "bob"])
 
 
 def test_room_list() -> None:
     event = e.RoomsListed(
         rooms=(e.RoomSummary(room=DEV, members=2), e.RoomSummary(room=LOBBY, members=0))
     )
-    assert decode(ENCODER.encode(event)) == p.RoomList(
+    assert decode_one(ENCODER.encode(event)) == p.RoomList(
         rooms=[p.RoomEntry(room="#dev", members=2), p.RoomEntry(room="#lobby", members=0)]
     )
 
 
 def test_history() -> None:
     event = e.HistoryFetched(room=DEV, messages=(message(1, "a"), message(2, "b")))
-    assert decode(ENCODER.encode(event)) == p.HistoryPage(
+    assert decode_one(ENCODER.encode(event)) == p.HistoryPage(
         room="#dev",
         messages=[
             p.ChatMessage(room="#dev", seq=1, sender="ada", text="a", sent_at=AT_TEXT),
             p.ChatMessage(room="#dev", seq=2, sender="ada", text="b", sent_at=AT_TEXT),
         ],
     )
-    assert decode(ENCODER.encode(e.HistoryFetched(room=DEV, messages=()))) == p.HistoryPage(
+    assert decode_one(ENCODER.encode(e.HistoryFetched(room=DEV, messages=()))) == p.HistoryPage(
         room="#dev", messages=[]
     )
 
@@ -116,7 +105,7 @@ def test_history() -> None:
 @pytest.mark.parametrize("fatal", [True, False])
 def test_error(fatal: bool) -> None:
     event = e.CommandRejected(code="not_in_room", message="you are not in #dev", fatal=fatal)
-    assert decode(ENCODER.encode(event)) == p.Error(
+    assert decode_one(ENCODER.encode(event)) == p.Error(
         code="not_in_room", message="you are not in #dev", fatal=fatal
     )
 
@@ -164,7 +153,7 @@ def test_messages_round_trip(
         ENCODER.encode(e.MessagePosted(message=original)),
         ENCODER.encode(e.HistoryFetched(room=original.room, messages=(original,))),
     ):
-        packet = decode(frame)
+        packet = decode_one(frame)
         parsed = packet.messages[0] if isinstance(packet, p.HistoryPage) else packet
         assert isinstance(parsed, p.ChatMessage)
         assert parsed.room == original.room.canonical
@@ -174,7 +163,7 @@ def test_messages_round_trip(
         assert parse_time(parsed.sent_at) == sent_at.replace(
             microsecond=sent_at.microsecond // 1000 * 1000
         )
-    direct = decode(
+    direct = decode_one(
         ENCODER.encode(e.DirectSent(seq=seq, sender=sender, to=sender, text=text, sent_at=sent_at))
     )
     assert isinstance(direct, p.DirectMessage)
@@ -191,7 +180,7 @@ def test_messages_round_trip(
 )
 def test_times_are_rfc3339_utc_with_milliseconds(moment: datetime, text: str) -> None:
     event = e.UserJoined(room=DEV, name="ada", at=moment)
-    joined = decode(ENCODER.encode(event))
+    joined = decode_one(ENCODER.encode(event))
     assert isinstance(joined, p.Joined)
     assert joined.at == text
 
@@ -216,7 +205,7 @@ def assert_trimmed_to_fit(messages: tuple[Message, ...], max_frame: int) -> list
     frame = encoder.encode(e.HistoryFetched(room=DEV, messages=messages))
     assert frame is not None
     assert len(frame) - 4 <= max_frame
-    page = decode(frame, max_frame)
+    page = decode_one(frame, max_frame)
     assert isinstance(page, p.HistoryPage)
     kept = len(page.messages)
     assert [m.seq for m in page.messages] == [m.seq for m in messages[len(messages) - kept :]]
@@ -253,6 +242,6 @@ def test_trimming_counts_bytes_not_characters() -> None:
 
 def test_times_need_not_be_whole_milliseconds() -> None:
     moment = AT + timedelta(microseconds=999)
-    joined = decode(ENCODER.encode(e.UserJoined(room=DEV, name="a", at=moment)))
+    joined = decode_one(ENCODER.encode(e.UserJoined(room=DEV, name="a", at=moment)))
     assert isinstance(joined, p.Joined)
     assert joined.at == "2026-11-22T10:04:05.124Z"
