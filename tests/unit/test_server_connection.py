@@ -392,6 +392,21 @@ def test_a_long_backlog_is_not_mistaken_for_silence() -> None:
     assert not peer.conn.closing
 
 
+def test_a_frame_waiting_longer_than_the_idle_timeout_is_not_silence() -> None:
+    peer = Peer(rate_limit=0.01, rate_burst=1, ping_interval=3.0, idle_timeout=5.0)
+    peer.register()
+    peer.send(say("now") + say("in 100 s"))
+    assert peer.take() == [PostMessage(text="now")]
+    assert peer.conn.resume_at == pytest.approx(100.0)
+    assert peer.conn.next_deadline() == peer.conn.resume_at
+    peer.conn.tick(50.0)
+    assert peer.replies() == []
+    assert not peer.conn.closing
+    peer.conn.tick(100.0)
+    assert peer.take() == [PostMessage(text="in 100 s")]
+    assert peer.conn.next_deadline() == pytest.approx(103.0)  # silence counts from now
+
+
 def test_flood_control_counts_frames_after_registration_only() -> None:
     peer = Peer(rate_limit=1.0, rate_burst=1)
     peer.send(HELLO + say("one") + say("two"))

@@ -130,6 +130,8 @@ class ServerConnection:
             return self._opened_at + self._limits.handshake_timeout
         if self.phase is Phase.CLOSING:
             return float("inf")
+        if self._held is not None and self.resume_at is not None:
+            return self.resume_at  # nobody is idle while a frame waits for a token
         deadline = self._last_heard + self._limits.idle_timeout
         if self._ping_sent_at is None:
             deadline = min(deadline, self._last_heard + self._limits.ping_interval)
