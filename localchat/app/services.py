@@ -142,7 +142,10 @@ class ChatService:
         expected = self._policy.password
         if expected is not None:
             given = command.password
-            if given is None or not hmac.compare_digest(given.encode(), expected.encode()):
+            # surrogatepass: an in-process client's str may hold anything; compare, never crash.
+            if given is None or not hmac.compare_digest(
+                given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+            ):
                 raise AuthFailed()
         name = UserName.parse(command.name)
         if len(self._sessions) >= self._policy.max_clients:

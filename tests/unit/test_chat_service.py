@@ -129,7 +129,7 @@ def test_invalid_name_is_fatal(name: str) -> None:
     assert chat.service.user_count == 0
 
 
-@pytest.mark.parametrize("given", [None, "", "wrong", "s3cret ", "S3CRET"])
+@pytest.mark.parametrize("given", [None, "", "wrong", "s3cret ", "S3CRET", "s3cret\ud800"])
 def test_auth_failed_without_the_right_password(given: str | None) -> None:
     chat = Chat(policy=ServerPolicy(password="s3cret"))
     error = rejected(chat.send(1, Register(name="ada", protocol=1, password=given)), 1)
