@@ -187,7 +187,7 @@ field_names = st.sampled_from(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     st.sampled_from([*p.CLIENT_MODELS, "nope"]),
     st.dictionaries(field_names, json_values, max_size=4),

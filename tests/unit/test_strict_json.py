@@ -175,7 +175,7 @@ i_json = st.recursive(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.dictionaries(st.text(max_size=4), i_json, max_size=4), st.booleans())
 def test_i_json_objects_round_trip(value: dict[str, Any], ascii_only: bool) -> None:
     payload = json.dumps(value, ensure_ascii=ascii_only).encode()
