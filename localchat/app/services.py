@@ -142,7 +142,10 @@ class ChatService:
         expected = self._policy.password
         if expected is not None:
             given = command.password
-            if given is None or not hmac.compare_digest(given.encode(), expected.encode()):
+            # surrogatepass: an in-process client's str may hold anything; compare, never crash.
+            if given is None or not hmac.compare_digest(
+                given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+            ):
                 raise AuthFailed()
         name = UserName.parse(command.name)
         if len(self._sessions) >= self._policy.max_clients:
@@ -191,7 +194,11 @@ class ChatService:
 
     def _join(self, session: SessionId, command: JoinRoom) -> list[Delivery]:
         user = self._member(session)
-        room = self._rooms.get(command.room.canonical) or self._open_room(command.room)
+        # Not ``get(...) or _open_room(...)``: an empty Room is falsy (it has a length), and
+        # the kept, empty #lobby must not be replaced by a second #lobby.
+        room = self._rooms.get(command.room.canonical)
+        if room is None:
+            room = self._open_room(command.room)
         room.add(user)
         self._memberships[session][room.name.canonical] = room
         joined = UserJoined(room=room.name, name=user.name.display, at=self._clock.now())

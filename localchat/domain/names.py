@@ -19,6 +19,13 @@ from localchat.domain.errors import InvalidName, InvalidRoom
 MAX_NAME_CHARS = 32
 _EXTRA_NAME_CHARS = frozenset("_-.")
 
+# Casefolding turns one name letter, U+0130 (İ), into "i" + U+0307, a combining mark that
+# is not a name character: the canonical name of "#İstanbul" is "#i̇stanbul". Room names are
+# checked with that pair spelled back as İ, so every canonical name the server sends is a
+# valid name of the same room (a unit test checks İ is the only such letter).
+_CASEFOLDED_DOTTED_I = "i\u0307"
+_DOTTED_CAPITAL_I = "\u0130"
+
 
 def name_key(text: str) -> str:
     """The identity of a name: ``NFC(casefold(NFC(text)))``."""
@@ -87,7 +94,8 @@ def _parse_room_name(raw: str) -> RoomName:
         raise InvalidRoom(f"{raw!r} is not a room name: it must start with '#'")
     body = text[1:]
     key = name_key(body)
-    if not (body and all(_is_name_char(c) for c in body) and 1 <= len(key) <= MAX_NAME_CHARS):
+    letters = body.replace(_CASEFOLDED_DOTTED_I, _DOTTED_CAPITAL_I)
+    if not (body and all(_is_name_char(c) for c in letters) and 1 <= len(key) <= MAX_NAME_CHARS):
         raise InvalidRoom(f"{raw!r} is not a valid room name: {InvalidRoom.default_message}")
     return RoomName(canonical="#" + key)
 

@@ -15,7 +15,9 @@ from localchat.domain.errors import InvalidText
 DEFAULT_MAX_TEXT_CHARS = 4000
 
 # Category Cc is exactly U+0000-U+001F and U+007F-U+009F; tab and newline are allowed.
-_FORBIDDEN_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Lone surrogates (Cs) never arrive over the wire (I-JSON refuses them), but an in-process
+# client could send one, and no encoder could then write the message as UTF-8 for the others.
+_FORBIDDEN_CHARACTER = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def check_text(text: str, max_chars: int = DEFAULT_MAX_TEXT_CHARS) -> str:
@@ -29,10 +31,10 @@ def check_text(text: str, max_chars: int = DEFAULT_MAX_TEXT_CHARS) -> str:
         raise InvalidText(f"the text is {length} characters long; the limit is {max_chars}")
     if text.isspace():
         raise InvalidText("the text is only white space")
-    match = _FORBIDDEN_CONTROL.search(text)
+    match = _FORBIDDEN_CHARACTER.search(text)
     if match is not None:
         raise InvalidText(
-            f"the text contains the control character U+{ord(match.group()):04X}; "
-            "only tab and newline are allowed"
+            f"the text contains U+{ord(match.group()):04X}; control characters other than "
+            "tab and newline, and lone surrogates, are not allowed"
         )
     return text

@@ -130,6 +130,8 @@ class ServerConnection:
             return self._opened_at + self._limits.handshake_timeout
         if self.phase is Phase.CLOSING:
             return float("inf")
+        if self._held is not None and self.resume_at is not None:
+            return self.resume_at  # nobody is idle while a frame waits for a token
         deadline = self._last_heard + self._limits.idle_timeout
         if self._ping_sent_at is None:
             deadline = min(deadline, self._last_heard + self._limits.ping_interval)
@@ -190,7 +192,8 @@ class ServerConnection:
             return
         if self.phase is not Phase.REGISTERED:
             return
-        silent = now - self._last_heard
+        # A client whose frame waits for a token is not silent; what it sent is unread.
+        silent = 0.0 if self._held is not None else now - self._last_heard
         if silent >= self._limits.idle_timeout:
             self.end(IdleTimeout(), LeaveReason.TIMEOUT)
             return
@@ -241,6 +244,7 @@ class ServerConnection:
                     self._held = payload  # delayed, never dropped
                     return
                 self._held = None
+                self._last_heard = now  # a frame taken from a flood backlog is news too
                 self._registered_frame(payload)
             else:
                 self._first_frame(payload)

@@ -45,13 +45,17 @@ class FrameDecoder:
 
     @property
     def buffered(self) -> int:
-        """Bytes received and not yet returned as frames."""
-        return len(self._buffer) - self._start
+        """Bytes received and not yet returned as frames (the header of a frame in progress
+        included)."""
+        header = HEADER_BYTES if self._need >= 0 else 0
+        return len(self._buffer) - self._start + header
 
     def receive_data(self, data: bytes | bytearray | memoryview) -> None:
         """Add bytes from the stream."""
         if self._eof:
             raise RuntimeError("receive_data after receive_eof")
+        if self._error is not None:
+            return  # broken for good: keep nothing (the payload of an oversized frame)
         if self._start and self._start >= len(self._buffer) // 2:
             del self._buffer[: self._start]
             self._start = 0
