@@ -66,6 +66,11 @@ class Dispatcher:
         if batch:
             self._inbox.put(batch)
 
+    @property
+    def open_sessions(self) -> int:
+        """Sessions a transport opened and has not ended yet."""
+        return len(self._owners)
+
     # -- lifecycle ------------------------------------------------------------------------------
 
     def add_transport(self, transport: ServerTransport) -> None:

@@ -11,10 +11,18 @@ from localchat.adapters.memory.transport import MemoryClient, MemoryServerTransp
 from localchat.app.dispatcher import Dispatcher
 from localchat.app.services import ChatService, ServerPolicy
 from localchat.domain.commands import Command, Disconnect, JoinRoom, PostMessage, Quit, Register
-from localchat.domain.events import Event, MessagePosted, UserJoined, UserLeft, Welcomed
+from localchat.domain.events import (
+    CommandRejected,
+    Event,
+    MessagePosted,
+    UserJoined,
+    UserLeft,
+    Welcomed,
+)
 from localchat.domain.model import LeaveReason, Message, SessionId
 from localchat.domain.names import RoomName
 from tests.fakes import FixedClock
+from tests.helpers import wait_until
 
 DEV = RoomName.parse("#dev")
 
@@ -125,6 +133,24 @@ def test_quit_and_close_reach_the_others_as_left(
     assert reasons == [("bob", LeaveReason.QUIT), ("cy", LeaveReason.DISCONNECTED)]
     assert bob.closed
     assert cy.closed
+
+
+def test_sessions_are_forgotten_when_they_end_or_are_refused(
+    running: tuple[Dispatcher, MemoryServerTransport],
+) -> None:
+    dispatcher, transport = running
+    ada, bob, impostor = (transport.connect() for _ in range(3))
+    ada.send(Register(name="ada", protocol=1))
+    bob.send(Register(name="bob", protocol=1))
+    impostor.send(Register(name="ADA", protocol=1))  # name_taken: fatal
+    assert isinstance(ada.receive(timeout=5), Welcomed)
+    refused = impostor.receive(timeout=5)
+    assert isinstance(refused, CommandRejected)
+    assert refused.code == "name_taken"
+    bob.send(Quit())
+    wait_until(lambda: dispatcher.open_sessions == 1, what="only ada's session left")
+    ada.close()
+    wait_until(lambda: dispatcher.open_sessions == 0, what="no session left")
 
 
 def test_store_commit_runs_once_per_batch_before_any_delivery() -> None:

@@ -74,9 +74,13 @@ class MemoryClient:
         with self._ready:
             self._events.append(event)
             self._ready.notify_all()
-        if isinstance(event, SessionClosed) or (isinstance(event, CommandRejected) and event.fatal):
+        if isinstance(event, SessionClosed):
             self.closed = True
             self._transport.forget(self.session)
+        elif isinstance(event, CommandRejected) and event.fatal:
+            # The core refused the session (e.g. name_taken): end it as a TCP close would,
+            # so the dispatcher forgets it too.
+            self.close()
 
 
 class MemoryServerTransport:
