@@ -177,8 +177,8 @@ class ChatService:
 
     def _post(self, session: SessionId, command: PostMessage) -> list[Delivery]:
         user = self._member(session)
-        room = self._rooms.get(command.room.canonical)
-        if room is None:
+        room = self._memberships[session].get(command.room.canonical)
+        if room is None:  # membership first, then the text (docs/protocol.md §8)
             raise NotInRoom(f"you are not in {command.room}")
         text = check_text(command.text, self._policy.max_text_chars)
         message = room.post(user, text, self._clock.now())
