@@ -13,6 +13,7 @@ busy the server is.
 
 from __future__ import annotations
 
+import collections
 import itertools
 import logging
 import queue
@@ -20,10 +21,11 @@ import threading
 from collections.abc import Sequence
 
 from localchat.app.services import ChatService
-from localchat.domain.commands import Command, Disconnect, Quit
-from localchat.domain.events import Delivery
-from localchat.domain.model import SessionId
-from localchat.ports.store import MessageStore
+from localchat.domain.commands import Command, Disconnect, PostMessage, Quit
+from localchat.domain.errors import StoreUnavailable
+from localchat.domain.events import CommandRejected, Delivery, HistoryFetched, MessagePosted
+from localchat.domain.model import Message, SessionId
+from localchat.ports.store import MessageStore, StoreError
 from localchat.ports.transport import ServerTransport
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,10 @@ class Dispatcher:
         """How many batches ran (for benchmarks and tests)."""
         self.commands = 0
         """How many commands ran."""
+        self.commit_sizes: collections.Counter[int] = collections.Counter()
+        """Group commit: messages per successful commit -> how many commits had that many."""
+        self.failed_commits = 0
+        """Commits the store refused (their messages were withdrawn)."""
 
     # -- CommandSink ----------------------------------------------------------------------------
 
@@ -83,6 +89,8 @@ class Dispatcher:
         self._inbox.put(_STOP)
         self._thread.join(timeout)
         self._thread = None
+        if self.commit_sizes or self.failed_commits:
+            log.info("%s", self.commit_summary())
 
     # -- the loop -------------------------------------------------------------------------------
 
@@ -116,21 +124,47 @@ class Dispatcher:
         """Run commands, commit once, deliver, flush. Public for deterministic tests."""
         handle = self._service.handle
         deliveries: list[Delivery] = []
+        posted: list[tuple[int, SessionId]] = []  # (index of a MessagePosted, its sender)
         ended: list[SessionId] = []
         for batch in work:
             for session, command in batch:
                 try:
-                    deliveries.extend(handle(session, command))
+                    produced = handle(session, command)
                 except Exception:
                     log.exception("command %r from session %s failed", command, session)
-                if type(command) is Disconnect or type(command) is Quit:
+                    produced = []
+                if type(command) is PostMessage:
+                    for offset, delivery in enumerate(produced):
+                        if type(delivery.event) is MessagePosted:
+                            posted.append((len(deliveries) + offset, session))
+                elif type(command) is Disconnect or type(command) is Quit:
                     ended.append(session)
+                deliveries.extend(produced)
                 self.commands += 1
-        self._store.commit()
+        try:
+            self._store.commit()
+        except StoreError:
+            # The store logged the cause; the senders hear store_unavailable.
+            self.failed_commits += 1
+            deliveries = self._withdraw(deliveries, posted)
+        else:
+            if posted:
+                self.commit_sizes[len(posted)] += 1
         self.batches += 1
         self._route(deliveries)
         for session in ended:
             self._owners.pop(session, None)
+
+    def _withdraw(
+        self, deliveries: list[Delivery], posted: list[tuple[int, SessionId]]
+    ) -> list[Delivery]:
+        """The commit failed: rewind the rooms and replace what mentioned the lost messages."""
+        self._service.withdraw(lost_messages(deliveries, posted))
+        return withdraw_lost_messages(deliveries, posted)
+
+    def commit_summary(self) -> str:
+        """One line about group commit, for the log and the benchmark."""
+        return describe_commit_sizes(self.commit_sizes, self.failed_commits)
 
     def _route(self, deliveries: list[Delivery]) -> None:
         transports = self._transports
@@ -154,3 +188,64 @@ class Dispatcher:
                 transport.flush()
             except Exception:  # pragma: no cover - a transport bug must not stop the others
                 log.exception("flushing transport %s failed", transport.name)
+
+
+STORE_FAILED = CommandRejected.from_error(StoreUnavailable())
+
+
+def lost_messages(
+    deliveries: Sequence[Delivery], posted: Sequence[tuple[int, SessionId]]
+) -> list[Message]:
+    """The messages announced at the ``posted`` indexes of ``deliveries``."""
+    lost: list[Message] = []
+    for index, _ in posted:
+        event = deliveries[index].event
+        assert isinstance(event, MessagePosted)
+        lost.append(event.message)
+    return lost
+
+
+def withdraw_lost_messages(
+    deliveries: Sequence[Delivery], posted: Sequence[tuple[int, SessionId]]
+) -> list[Delivery]:
+    """The deliveries of a batch whose commit failed: each lost message becomes
+    ``store_unavailable`` for its sender alone, and history pages drop the lost messages
+    (staged messages count in pages, so a page of the same batch may show them)."""
+    senders = dict(posted)
+    lost = {(m.room.canonical, m.seq) for m in lost_messages(deliveries, posted)}
+    kept: list[Delivery] = []
+    for index, delivery in enumerate(deliveries):
+        event = delivery.event
+        if index in senders:
+            kept.append(Delivery(STORE_FAILED, (senders[index],)))
+        elif isinstance(event, HistoryFetched):
+            messages = tuple(m for m in event.messages if (m.room.canonical, m.seq) not in lost)
+            page = HistoryFetched(room=event.room, messages=messages)
+            kept.append(Delivery(page, delivery.recipients))
+        else:
+            kept.append(delivery)
+    return kept
+
+
+def describe_commit_sizes(sizes: collections.Counter[int], failed: int = 0) -> str:
+    """``group commit: N commits, M messages, per commit mean/p50/p99/max, F failed``."""
+    commits = sum(sizes.values())
+    messages = sum(size * count for size, count in sizes.items())
+    if not commits:
+        return f"group commit: no commit, {failed} failed"
+    ordered = sorted(sizes.items())
+
+    def percentile(fraction: float) -> int:
+        rank = fraction * commits
+        seen = 0
+        for size, count in ordered:
+            seen += count
+            if seen >= rank:
+                return size
+        return ordered[-1][0]
+
+    return (
+        f"group commit: {commits} commits, {messages} messages; messages per commit: "
+        f"mean {messages / commits:.1f}, p50 {percentile(0.5)}, p90 {percentile(0.9)}, "
+        f"p99 {percentile(0.99)}, max {ordered[-1][0]}; {failed} failed"
+    )
