@@ -82,3 +82,14 @@ def memory_server() -> Iterator[tuple[LocalChatServer, MemoryServerTransport]]:
     server.start()
     yield server, transport
     server.stop(timeout=2)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_data(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A server started with the default store (history.db in the user's data directory)
+    writes under a fresh ``XDG_DATA_HOME``, never in the real home, in this process and in
+    the server processes tests start."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("user-data")))
+    monkeypatch.delenv("LOCALCHAT_STORE", raising=False)

@@ -17,9 +17,11 @@ from typing import Annotated, Any
 import typer
 
 from localchat import __version__
-from localchat.app.bootstrap import build_server, server_name
+from localchat.app.bootstrap import MEMORY_STORE, build_server, server_name, store_path
+from localchat.app.cli_store import register_store_commands
 from localchat.app.netinfo import lan_addresses, raise_open_file_limit
 from localchat.app.settings import LogLevel, Settings, SettingsError, load_settings
+from localchat.ports.store import StoreError
 
 app = typer.Typer(
     name="localchat",
@@ -29,6 +31,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+register_store_commands(app)
 
 EXIT_USAGE = 2
 SHUTDOWN_SECONDS = 4.5
@@ -74,6 +78,13 @@ def _announce(settings: Settings, addresses: list[str]) -> None:
             for address in lan:
                 typer.echo(f"  {address}:{port}")
     sys.stdout.flush()
+
+
+def _announce_store(path: Path | None) -> None:
+    if path is None:
+        typer.echo("message history: in memory only (the last 1,000 messages per room)")
+    else:
+        typer.echo(f"message history: {path}")
 
 
 @app.command("run-server")
@@ -132,6 +143,20 @@ def run_server(
     log_level: Annotated[
         LogLevel | None, typer.Option(help="debug, info, warning or error. [default: info]")
     ] = None,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            help="SQLite file for the message history. "
+            "[default: history.db in your data directory, printed at start-up]"
+        ),
+    ] = None,
+    no_store: Annotated[
+        bool,
+        typer.Option(
+            "--no-store",
+            help="Keep history in memory only (the last 1,000 messages per room; lost at exit).",
+        ),
+    ] = False,
 ) -> None:
     """Run a LocalChat server until Ctrl+C (or SIGTERM).
 
@@ -153,11 +178,14 @@ def run_server(
         "max_outbound_bytes": max_outbound_bytes,
         "max_text_chars": max_text_chars,
         "log_level": log_level,
+        "store": MEMORY_STORE if no_store else store,
     }
+    if no_store and store is not None:
+        raise fail("--store and --no-store exclude each other")
     try:
         settings = load_settings(overrides, config_file=config)
         server = build_server(settings)
-    except SettingsError as error:
+    except (SettingsError, StoreError) as error:
         raise fail(str(error)) from None
     configure_logging(settings.log_level)
     raise_open_file_limit()
@@ -172,9 +200,11 @@ def run_server(
     try:
         server.start()
     except OSError as error:
+        server.store.close()
         raise fail(
             f"cannot listen on {settings.host}:{settings.port}: {error.strerror or error}"
         ) from None
+    _announce_store(store_path(settings))
     _announce(settings, server.addresses())
     logging.getLogger("localchat").info(
         "server %r ready (protocol 1, max %d clients)", server_name(settings), settings.max_clients

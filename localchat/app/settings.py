@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     history_on_join: int = Field(50, ge=0, le=200, description="messages sent on join")
     server_name: str = Field("", description="a name for people; default: the host name")
     log_level: LogLevel = Field("info", description="debug, info, warning or error")
+    store: str | None = Field(
+        None,
+        description="SQLite history file; ':memory:' keeps history in memory only; "
+        "default: history.db in the user's data directory",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
