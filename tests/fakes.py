@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from localchat.domain.model import Message
 from localchat.domain.names import RoomName
-from localchat.ports.store import StoreError
+from localchat.ports.store import Commit, StoreError
 
 
 class FixedClock:
@@ -27,8 +27,8 @@ class FixedClock:
 
 class BreakableStore:
     """A MessageStore in memory whose commits fail while ``broken`` is set (a full disk
-    without the disk), and whose reads fail while ``reads_broken`` is set. Committed
-    messages are ``durable``; a failed commit drops what was staged, as the port says."""
+    without the disk), and whose reads fail while ``reads_broken`` is set. Messages whose
+    commit ran are ``durable``."""
 
     def __init__(self) -> None:
         self._messages: list[Message] = []
@@ -43,7 +43,7 @@ class BreakableStore:
 
     @property
     def pending(self) -> int:
-        """How many messages are staged."""
+        """How many messages are not durable."""
         return len(self._messages) - self._durable
 
     def is_durable(self, message: Message) -> bool:
@@ -56,14 +56,28 @@ class BreakableStore:
     def append(self, message: Message) -> None:
         self._messages.append(message)
 
+    def seal(self) -> Commit:
+        end = len(self._messages)
+
+        def commit() -> None:
+            if end <= self._durable:
+                return
+            if self.broken:
+                raise StoreError("the disk is full (a fake)")
+            self._durable = end
+            self.commits += 1
+
+        return commit
+
     def commit(self) -> None:
-        if self._durable == len(self._messages):
-            return
-        if self.broken:
-            del self._messages[self._durable :]
-            raise StoreError("the disk is full (a fake)")
-        self._durable = len(self._messages)
-        self.commits += 1
+        try:
+            self.seal()()
+        except StoreError:
+            self.discard()
+            raise
+
+    def discard(self) -> None:
+        del self._messages[self._durable :]
 
     def page(self, room: RoomName, *, before: int | None, limit: int) -> tuple[Message, ...]:
         self._check_reads()

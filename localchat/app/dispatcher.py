@@ -1,37 +1,62 @@
-"""The dispatcher: the one thread that runs the chat core.
+"""The dispatcher: the one thread that runs the chat core, and its group commit.
 
-Transports submit ``(session, command)`` batches from their own threads; the dispatcher
-takes everything queued (up to ``max_batch`` commands), runs each command through the
-:class:`~localchat.app.services.ChatService`, commits the store once for the whole batch
-(group commit: nothing is delivered before it is durable), then hands every delivery to the
-transport that owns each recipient and asks each transport to flush once.
+Transports submit ``(session, command)`` batches from their own threads. The dispatcher
+thread runs each command through the :class:`~localchat.app.services.ChatService`; what a
+command causes joins the *open group* (:class:`~localchat.app.groups.Group`). A group's new
+messages become durable in one store commit, run by a second thread, the committer, so that
+the dispatcher goes on running commands during the fsync::
 
-One thread means the core needs no locks and every room has exactly one order; batching
-means one commit, one encode per event and one ``send`` per connection per batch, however
-busy the server is.
+    dispatcher   run A | run B ... (B grows)  | deliver A | run C ... | deliver B
+    committer          | commit A (fsync) ... | commit B (fsync) ...  | commit C
+
+* One commit at a time. When it returns, the open group (B: what arrived meanwhile) is
+  sealed and its commit starts at once; then A's deliveries go out, so the next fsync
+  overlaps the delivery work. Under load, groups grow to what one fsync takes to arrive.
+* Groups are delivered in order, each only after its commit: no message reaches anyone
+  before it is durable, and no event overtakes an earlier one. A group without new
+  messages needs no commit and goes out as soon as the groups before it have.
+* Each delivery hands events to the transports, then flushes each transport once: one
+  encode per event and one ``send`` per connection per group.
+* A failed commit (disk full): every message not yet durable -- that group's and the open
+  group's -- is withdrawn: its sender gets ``store_unavailable``, its room hands the ``seq``
+  out again, history pages drop it; all other events still go out, in order.
+
+One thread for the core means it needs no locks and every room has exactly one order.
 """
 
 from __future__ import annotations
 
-import collections
 import itertools
 import logging
 import queue
 import threading
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from localchat.app.commit_stats import CommitStats
+from localchat.app.groups import Group, withdrawn
 from localchat.app.services import ChatService
 from localchat.domain.commands import Command, Disconnect, PostMessage, Quit
-from localchat.domain.errors import StoreUnavailable
-from localchat.domain.events import CommandRejected, Delivery, HistoryFetched, MessagePosted
-from localchat.domain.model import Message, SessionId
-from localchat.ports.store import MessageStore, StoreError
+from localchat.domain.events import Delivery
+from localchat.domain.model import SessionId
+from localchat.ports.store import Commit, MessageStore, StoreError
 from localchat.ports.transport import ServerTransport
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BATCH = 512
+"""Commands run before the dispatcher looks at its groups again."""
 _STOP: list[tuple[SessionId, Command]] = []  # a sentinel by identity
+
+
+@dataclass(frozen=True, slots=True)
+class _Committed:
+    """The committer's answer: ``group``'s commit returned (``error`` None) or failed."""
+
+    group: Group
+    seconds: float
+    error: StoreError | None
 
 
 class Dispatcher:
@@ -47,19 +72,23 @@ class Dispatcher:
         self._service = service
         self._store = store
         self._max_batch = max_batch
-        self._inbox: queue.SimpleQueue[Sequence[tuple[SessionId, Command]]] = queue.SimpleQueue()
+        self._inbox: queue.SimpleQueue[Sequence[tuple[SessionId, Command]] | _Committed] = (
+            queue.SimpleQueue()
+        )
+        self._commits: queue.SimpleQueue[tuple[Group, Commit] | None] = queue.SimpleQueue()
         self._ids = itertools.count(1)
         self._owners: dict[SessionId, ServerTransport] = {}
         self._transports: list[ServerTransport] = []
         self._thread: threading.Thread | None = None
+        self._committer: threading.Thread | None = None
+        self._open = Group()
+        self._in_flight: Group | None = None
         self.batches = 0
-        """How many batches ran (for benchmarks and tests)."""
+        """How many groups were delivered (for benchmarks and tests)."""
         self.commands = 0
         """How many commands ran."""
-        self.commit_sizes: collections.Counter[int] = collections.Counter()
-        """Group commit: messages per successful commit -> how many commits had that many."""
-        self.failed_commits = 0
-        """Commits the store refused (their messages were withdrawn)."""
+        self.commit_stats = CommitStats()
+        """Group commit: messages per commit and commit times (for benchmarks and tests)."""
 
     # -- CommandSink ----------------------------------------------------------------------------
 
@@ -78,93 +107,159 @@ class Dispatcher:
         self._transports.append(transport)
 
     def start(self) -> None:
+        self._committer = threading.Thread(
+            target=self._commit_loop, name="localchat-committer", daemon=True
+        )
+        self._committer.start()
         self._thread = threading.Thread(target=self._run, name="localchat-dispatcher")
         self._thread.daemon = True
         self._thread.start()
 
     def stop(self, timeout: float = 2.0) -> None:
-        """Finish the batch in progress and stop; queued commands are not run."""
+        """Run what was submitted before, commit and deliver it, and stop within ``timeout``."""
         if self._thread is None:
             return
+        deadline = time.monotonic() + timeout
         self._inbox.put(_STOP)
         self._thread.join(timeout)
+        if self._thread.is_alive():  # pragma: no cover - a commit that hangs (a dead disk)
+            log.warning("the dispatcher did not finish in time")
         self._thread = None
-        if self.commit_sizes or self.failed_commits:
-            log.info("%s", self.commit_summary())
+        self._commits.put(None)
+        if self._committer is not None:
+            self._committer.join(max(0.0, deadline - time.monotonic()))
+            self._committer = None
+        if self.commit_stats:
+            log.info("%s", self.commit_stats.describe())
 
-    # -- the loop -------------------------------------------------------------------------------
+    # -- the dispatcher thread ------------------------------------------------------------------
 
     def _run(self) -> None:
         inbox = self._inbox
+        stopping = False
         while True:
-            first = inbox.get()
-            if first is _STOP:
-                return
-            work = [first]
-            count = len(first)
-            stop = False
-            while count < self._max_batch:
-                try:
-                    more = inbox.get_nowait()
-                except queue.Empty:
-                    break
-                if more is _STOP:
-                    stop = True
-                    break
-                work.append(more)
-                count += len(more)
+            item = inbox.get()
             try:
-                self.run_batch(work)
+                commands = 0
+                while True:
+                    if item is _STOP:
+                        stopping = True
+                    elif type(item) is _Committed:
+                        self._committed(item)
+                    elif not stopping:
+                        commands += self._execute(item)  # type: ignore[arg-type]
+                    if commands >= self._max_batch:
+                        break
+                    try:
+                        item = inbox.get_nowait()
+                    except queue.Empty:
+                        break
+                self._advance()
             except Exception:  # pragma: no cover - the safety net keeps the server alive
-                log.exception("a dispatcher batch failed")
-            if stop:
+                log.exception("the dispatcher failed on a batch")
+            if stopping and self._in_flight is None and not self._open:
                 return
+
+    def _execute(self, batch: Sequence[tuple[SessionId, Command]]) -> int:
+        """Run ``batch`` into the open group; return how many commands ran."""
+        handle = self._service.handle
+        group = self._open
+        for session, command in batch:
+            try:
+                produced = handle(session, command)
+            except Exception:
+                log.exception("command %r from session %s failed", command, session)
+                produced = []
+            kind = type(command)
+            group.add(session, produced, posting=kind is PostMessage)
+            if kind is Disconnect or kind is Quit:
+                group.ended.append(session)
+        self.commands += len(batch)
+        return len(batch)
+
+    def _advance(self) -> None:
+        """If no commit is running, seal the open group: commit it, or deliver it at once
+        if it has no new message."""
+        if self._in_flight is not None or not self._open:
+            return
+        group, self._open = self._open, Group()
+        if group.posted:
+            self._in_flight = group
+            self._commits.put((group, self._store.seal()))
+        else:
+            self._deliver(group)
+
+    def _committed(self, done: _Committed) -> None:
+        group = self._in_flight
+        assert group is done.group, "commits answer in the order they were sealed"
+        self._in_flight = None
+        if done.error is not None:
+            self.commit_stats.failed += 1
+            self._withdraw([group, self._open])
+            return
+        self.commit_stats.record(len(group.posted), done.seconds)
+        if self._open.posted:
+            self._advance()  # the next fsync runs while this group is delivered
+        self._deliver(group)
+
+    def _withdraw(self, groups: list[Group]) -> None:
+        """A commit failed (the store logged why): withdraw every message not yet durable
+        and deliver the rest of ``groups``, in order."""
+        self._store.discard()
+        self._open = Group()
+        lost = [message for group in groups for message in group.messages()]
+        self._service.withdraw(lost)
+        keys = {(m.room.canonical, m.seq) for m in lost}
+        for group in groups:
+            self._deliver(withdrawn(group, keys))
+
+    def _deliver(self, group: Group) -> None:
+        self._route(group.deliveries)
+        for session in group.ended:
+            self._owners.pop(session, None)
+        self.batches += 1
+
+    # -- the committer thread -------------------------------------------------------------------
+
+    def _commit_loop(self) -> None:
+        while True:
+            job = self._commits.get()
+            if job is None:
+                return
+            group, commit = job
+            started = time.perf_counter()
+            error: StoreError | None = None
+            try:
+                commit()
+            except StoreError as failure:
+                error = failure
+            except Exception:  # a store bug counts as a failed commit, not a lost group
+                log.exception("a store commit failed")
+                error = StoreError("the store failed unexpectedly")
+            self._inbox.put(_Committed(group, time.perf_counter() - started, error))
+
+    # -- without threads ------------------------------------------------------------------------
 
     def run_batch(self, work: Sequence[Sequence[tuple[SessionId, Command]]]) -> None:
-        """Run commands, commit once, deliver, flush. Public for deterministic tests."""
-        handle = self._service.handle
-        deliveries: list[Delivery] = []
-        posted: list[tuple[int, SessionId]] = []  # (index of a MessagePosted, its sender)
-        ended: list[SessionId] = []
+        """Run commands, commit on this thread, deliver, flush: one group, deterministic.
+
+        For tests and tools that drive the core step by step; not while :meth:`start`-ed.
+        """
         for batch in work:
-            for session, command in batch:
-                try:
-                    produced = handle(session, command)
-                except Exception:
-                    log.exception("command %r from session %s failed", command, session)
-                    produced = []
-                if type(command) is PostMessage:
-                    for offset, delivery in enumerate(produced):
-                        if type(delivery.event) is MessagePosted:
-                            posted.append((len(deliveries) + offset, session))
-                elif type(command) is Disconnect or type(command) is Quit:
-                    ended.append(session)
-                deliveries.extend(produced)
-                self.commands += 1
-        try:
-            self._store.commit()
-        except StoreError:
-            # The store logged the cause; the senders hear store_unavailable.
-            self.failed_commits += 1
-            deliveries = self._withdraw(deliveries, posted)
-        else:
-            if posted:
-                self.commit_sizes[len(posted)] += 1
-        self.batches += 1
-        self._route(deliveries)
-        for session in ended:
-            self._owners.pop(session, None)
+            self._execute(batch)
+        group, self._open = self._open, Group()
+        if group.posted:
+            started = time.perf_counter()
+            try:
+                self._store.seal()()
+            except StoreError:
+                self.commit_stats.failed += 1
+                self._withdraw([group])
+                return
+            self.commit_stats.record(len(group.posted), time.perf_counter() - started)
+        self._deliver(group)
 
-    def _withdraw(
-        self, deliveries: list[Delivery], posted: list[tuple[int, SessionId]]
-    ) -> list[Delivery]:
-        """The commit failed: rewind the rooms and replace what mentioned the lost messages."""
-        self._service.withdraw(lost_messages(deliveries, posted))
-        return withdraw_lost_messages(deliveries, posted)
-
-    def commit_summary(self) -> str:
-        """One line about group commit, for the log and the benchmark."""
-        return describe_commit_sizes(self.commit_sizes, self.failed_commits)
+    # -- routing --------------------------------------------------------------------------------
 
     def _route(self, deliveries: list[Delivery]) -> None:
         transports = self._transports
@@ -188,64 +283,3 @@ class Dispatcher:
                 transport.flush()
             except Exception:  # pragma: no cover - a transport bug must not stop the others
                 log.exception("flushing transport %s failed", transport.name)
-
-
-STORE_FAILED = CommandRejected.from_error(StoreUnavailable())
-
-
-def lost_messages(
-    deliveries: Sequence[Delivery], posted: Sequence[tuple[int, SessionId]]
-) -> list[Message]:
-    """The messages announced at the ``posted`` indexes of ``deliveries``."""
-    lost: list[Message] = []
-    for index, _ in posted:
-        event = deliveries[index].event
-        assert isinstance(event, MessagePosted)
-        lost.append(event.message)
-    return lost
-
-
-def withdraw_lost_messages(
-    deliveries: Sequence[Delivery], posted: Sequence[tuple[int, SessionId]]
-) -> list[Delivery]:
-    """The deliveries of a batch whose commit failed: each lost message becomes
-    ``store_unavailable`` for its sender alone, and history pages drop the lost messages
-    (staged messages count in pages, so a page of the same batch may show them)."""
-    senders = dict(posted)
-    lost = {(m.room.canonical, m.seq) for m in lost_messages(deliveries, posted)}
-    kept: list[Delivery] = []
-    for index, delivery in enumerate(deliveries):
-        event = delivery.event
-        if index in senders:
-            kept.append(Delivery(STORE_FAILED, (senders[index],)))
-        elif isinstance(event, HistoryFetched):
-            messages = tuple(m for m in event.messages if (m.room.canonical, m.seq) not in lost)
-            page = HistoryFetched(room=event.room, messages=messages)
-            kept.append(Delivery(page, delivery.recipients))
-        else:
-            kept.append(delivery)
-    return kept
-
-
-def describe_commit_sizes(sizes: collections.Counter[int], failed: int = 0) -> str:
-    """``group commit: N commits, M messages, per commit mean/p50/p99/max, F failed``."""
-    commits = sum(sizes.values())
-    messages = sum(size * count for size, count in sizes.items())
-    if not commits:
-        return f"group commit: no commit, {failed} failed"
-    ordered = sorted(sizes.items())
-
-    def percentile(fraction: float) -> int:
-        rank = fraction * commits
-        seen = 0
-        for size, count in ordered:
-            seen += count
-            if seen >= rank:
-                return size
-        return ordered[-1][0]
-
-    return (
-        f"group commit: {commits} commits, {messages} messages; messages per commit: "
-        f"mean {messages / commits:.1f}, p50 {percentile(0.5)}, p90 {percentile(0.9)}, "
-        f"p99 {percentile(0.99)}, max {ordered[-1][0]}; {failed} failed"
-    )

@@ -86,8 +86,9 @@ def test_a_new_file_is_marked_and_versioned(path: Path) -> None:
 def test_synchronous_full_is_set_on_the_writer(path: Path) -> None:
     store = SqliteMessageStore.open(path)
     try:
-        connection = store._live()
-        assert connection.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        writer = store._writer
+        assert writer is not None
+        assert writer.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     finally:
         store.close()
 

@@ -7,6 +7,7 @@ the contract too, or tests built on it prove nothing.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -152,3 +153,44 @@ def test_a_commit_with_nothing_staged_is_harmless(store: MessageStore) -> None:
     store.commit()
     store.commit()
     assert seqs(store.page(LOBBY, before=None, limit=5)) == [1]
+
+
+def test_a_seal_covers_exactly_what_was_staged_before_it(store: MessageStore) -> None:
+    post(store, LOBBY, 1, 3)
+    commit = store.seal()
+    post(store, LOBBY, 4, 5)  # the next group, staged while the commit is pending
+    assert seqs(store.page(LOBBY, before=None, limit=50)) == [1, 2, 3, 4, 5]
+    commit()
+    store.discard()  # drops 4 and 5 only: 1 to 3 are durable
+    assert store.last_seq(LOBBY) == 3
+    assert seqs(store.page(LOBBY, before=None, limit=50)) == [1, 2, 3]
+    post(store, LOBBY, 4, 4)
+    store.commit()
+    assert seqs(store.page(LOBBY, before=None, limit=50)) == [1, 2, 3, 4]
+
+
+def test_commits_run_on_another_thread_while_messages_are_staged(store: MessageStore) -> None:
+    post(store, LOBBY, 1, 2)
+    commit = store.seal()
+    worker = threading.Thread(target=commit)
+    worker.start()
+    post(store, LOBBY, 3, 4)
+    post(store, OTHER, 1, 1)
+    assert seqs(store.page(LOBBY, before=None, limit=3)) == [2, 3, 4]
+    worker.join(5)
+    assert store.last_seq(LOBBY) == 4
+    store.commit()
+    assert seqs(store.page(LOBBY, before=None, limit=50)) == [1, 2, 3, 4]
+    assert seqs(store.page(OTHER, before=None, limit=50)) == [1]
+
+
+def test_discard_forgets_every_message_not_yet_durable(store: MessageStore) -> None:
+    post(store, LOBBY, 1, 2)
+    store.commit()
+    post(store, LOBBY, 3, 4)
+    post(store, OTHER, 1, 2)
+    store.discard()
+    assert store.last_seq(LOBBY) == 2
+    assert store.last_seq(OTHER) == 0
+    assert seqs(store.page(LOBBY, before=None, limit=50)) == [1, 2]
+    assert store.page(OTHER, before=None, limit=50) == ()

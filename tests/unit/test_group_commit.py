@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import collections
 import threading
+from collections.abc import Iterator
 
-from localchat.app.dispatcher import describe_commit_sizes
+import pytest
+
+from localchat.app.commit_stats import CommitStats
 from localchat.domain.commands import (
     FetchHistory,
     JoinRoom,
@@ -22,7 +25,9 @@ from localchat.domain.events import (
     UserJoined,
     Welcomed,
 )
+from localchat.domain.model import SessionId
 from localchat.domain.names import RoomName
+from localchat.ports.store import Commit
 from tests.fakes import BreakableStore
 from tests.helpers import wait_until
 from tests.recording import Harness, posted, rejections
@@ -44,7 +49,7 @@ def test_one_commit_per_batch_and_nothing_delivered_before_it_is_durable() -> No
     assert store.commits == commits_before + 1
     assert core.transport.delivered_before_durable == []
     assert [seq for _, seq, _ in posted(core.transport.take(ada))] == list(range(1, 11))
-    assert core.dispatcher.commit_sizes == collections.Counter({10: 1})
+    assert core.dispatcher.commit_stats.sizes == collections.Counter({10: 1})
 
 
 def test_a_failed_commit_is_told_to_the_senders_alone_and_seq_is_reused() -> None:
@@ -61,7 +66,7 @@ def test_a_failed_commit_is_told_to_the_senders_alone_and_seq_is_reused() -> Non
     assert rejections(bob_events) == ["store_unavailable"]
     assert posted(ada_events) == posted(bob_events) == []
     assert all(not e.fatal for e in ada_events if isinstance(e, CommandRejected))
-    assert core.dispatcher.failed_commits == 1
+    assert core.dispatcher.commit_stats.failed == 1
 
     store.broken = False
     core.run([(bob, say("after"))])
@@ -140,7 +145,7 @@ def test_a_store_that_cannot_be_read_refuses_history_but_not_the_join() -> None:
 
 
 class GatedStore(BreakableStore):
-    """Commits wait at a gate while it is closed, as a slow fsync would."""
+    """Commits of non-empty groups wait at a gate while it is closed, as a slow fsync."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -148,36 +153,87 @@ class GatedStore(BreakableStore):
         self.gate = threading.Event()
         self.gate.set()
 
-    def commit(self) -> None:
-        if self.pending:
-            self.in_commit.set()
-            self.gate.wait(5)
-        super().commit()
+    def seal(self) -> Commit:
+        commit = super().seal()
+        pending = self.pending
+
+        def gated() -> None:
+            if pending:
+                self.in_commit.set()
+                self.gate.wait(5)
+            commit()
+
+        return gated
 
 
-def test_messages_arriving_during_a_commit_are_committed_together() -> None:
+@pytest.fixture
+def gated() -> Iterator[tuple[GatedStore, Harness, SessionId]]:
+    """A started dispatcher whose store commits wait at a closed gate; ada is registered."""
     store = GatedStore()
     core = Harness(store)
     ada = core.register("ada")
     store.gate.clear()
     core.dispatcher.start()
-    try:
-        core.dispatcher.submit([(ada, say("first"))])
-        assert store.in_commit.wait(5)
-        for text in ("second", "third", "fourth"):
-            core.dispatcher.submit([(ada, say(text))])
-        store.gate.set()
-        wait_until(lambda: len(posted(core.transport.events[ada])) == 4, what="four echoes")
-    finally:
-        core.dispatcher.stop()
-    assert core.dispatcher.commit_sizes == collections.Counter({1: 1, 3: 1})
+    yield store, core, ada
+    store.gate.set()
+    core.dispatcher.stop()
+
+
+def test_messages_arriving_during_a_commit_are_committed_together(
+    gated: tuple[GatedStore, Harness, SessionId],
+) -> None:
+    store, core, ada = gated
+    core.dispatcher.submit([(ada, say("first"))])
+    assert store.in_commit.wait(5)
+    for text in ("second", "third", "fourth"):
+        core.dispatcher.submit([(ada, say(text))])
+    store.gate.set()
+    wait_until(lambda: len(posted(core.transport.events[ada])) == 4, what="four echoes")
+    assert core.dispatcher.commit_stats.sizes == collections.Counter({1: 1, 3: 1})
     assert core.transport.delivered_before_durable == []
 
 
-def test_the_commit_summary_reports_sizes() -> None:
-    sizes = collections.Counter({1: 2, 10: 1, 320: 1})
-    assert describe_commit_sizes(sizes, 1) == (
-        "group commit: 4 commits, 332 messages; messages per commit: "
-        "mean 83.0, p50 1, p90 320, p99 320, max 320; 1 failed"
+def test_events_behind_a_running_commit_wait_for_it(
+    gated: tuple[GatedStore, Harness, SessionId],
+) -> None:
+    store, core, ada = gated
+    core.dispatcher.submit([(ada, say("first"))])
+    assert store.in_commit.wait(5)
+    core.dispatcher.submit([(ada, ListRooms())])
+    core.dispatcher.submit([(ada, say("second"))])
+    store.gate.set()
+    wait_until(lambda: len(core.transport.events[ada]) == 3, what="three events")
+    kinds = [type(e).__name__ for e in core.transport.events[ada]]
+    assert kinds == ["MessagePosted", "RoomsListed", "MessagePosted"]
+
+
+def test_a_failed_commit_withdraws_the_group_waiting_behind_it(
+    gated: tuple[GatedStore, Harness, SessionId],
+) -> None:
+    store, core, ada = gated
+    store.broken = True
+    core.dispatcher.submit([(ada, say("first"))])
+    assert store.in_commit.wait(5)
+    core.dispatcher.submit([(ada, say("second")), (ada, ListRooms()), (ada, say("third"))])
+    store.gate.set()
+    wait_until(lambda: len(core.transport.events[ada]) == 4, what="four events")
+    kinds = [type(e).__name__ for e in core.transport.events[ada]]
+    assert kinds == ["CommandRejected", "CommandRejected", "RoomsListed", "CommandRejected"]
+    assert rejections(core.transport.events[ada]) == ["store_unavailable"] * 3
+    store.broken = False
+    core.dispatcher.submit([(ada, say("again"))])
+    wait_until(lambda: posted(core.transport.events[ada]), what="an echo")
+    assert posted(core.transport.events[ada]) == [("#lobby", 1, "again")]
+    assert core.dispatcher.commit_stats.failed == 1
+
+
+def test_the_commit_summary_reports_sizes_and_times() -> None:
+    stats = CommitStats()
+    assert stats.describe() == "group commit: no commit, 0 failed"
+    for size, seconds in [(1, 0.0001), (1, 0.0021), (10, 0.004), (320, 0.0305)]:
+        stats.record(size, seconds)
+    stats.failed = 1
+    assert stats.describe() == (
+        "group commit: 4 commits, 332 messages, 1 failed; messages per commit: "
+        "mean 83.0, p50 1, p90 320, max 320; ms per commit: p50 3, p90 31, p99 31, max 31"
     )
-    assert describe_commit_sizes(collections.Counter()) == "group commit: no commit, 0 failed"

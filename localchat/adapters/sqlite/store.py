@@ -5,34 +5,40 @@ transaction to the write-ahead log and fsyncs it before returning, so a committe
 survives ``kill -9`` *and* a power cut. (``synchronous=NORMAL`` would fsync only at
 checkpoints: safe against a crashed process, but a power cut could lose the last commits,
 which breaks "nothing acknowledged is lost".) One fsync per commit is affordable because
-the dispatcher commits a whole batch at once (group commit).
+the dispatcher commits groups of messages (group commit).
 
-Staging. :meth:`append` only remembers a message; :meth:`commit` writes every staged
-message in one transaction. Staged messages are already part of the history for
-:meth:`page` and :meth:`last_seq`: the dispatcher delivers a history page in the same batch
-as the messages it shows, after the same commit.
+Staging. :meth:`append` only remembers a message; :meth:`seal` closes the group staged so
+far and returns its commit, which writes exactly that group in one transaction. Messages
+not yet durable are kept in memory per room and count for :meth:`page` and
+:meth:`last_seq`: the dispatcher delivers a history page after the commit of its group.
 
-One writer. A server owns its file: an exclusive ``flock`` on it refuses a second server
-(two writers would hand out the same ``seq``), while readers such as ``localchat history``
-may open it at any time (WAL lets them read while the server writes). The connection is
-used by one thread at a time (the dispatcher; the main thread only to open and close); a
-lock makes misuse safe rather than corrupting.
+Two connections. The commit runs on the committer thread with the *writer* connection,
+while the dispatcher thread stages the next group and reads with its own *reader*
+connection: in WAL mode a reader never waits for a writer, so a page is served during an
+fsync. What the reader cannot see yet is exactly what is still pending in memory.
+
+One server per file. An exclusive ``flock`` on the file refuses a second server (two writers
+would hand out the same ``seq``); readers such as ``localchat history`` may open it at any
+time.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import functools
 import logging
 import os
 import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from localchat.adapters.sqlite.schema import message_row, migrate, row_message, stored_version
 from localchat.domain.model import Message
 from localchat.domain.names import RoomName
-from localchat.ports.store import StoreError
+from localchat.ports.store import Commit, StoreError
 
 try:
     import fcntl
@@ -63,13 +69,22 @@ def _describe(error: BaseException) -> str:
 class SqliteMessageStore:
     """See the module docstring. Build it with :meth:`open`."""
 
-    def __init__(self, path: Path, connection: sqlite3.Connection, lock_fd: int | None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        writer: sqlite3.Connection,
+        reader: sqlite3.Connection,
+        lock_fd: int | None,
+    ) -> None:
         self.path = path
-        self._connection: sqlite3.Connection | None = connection
+        self._writer: sqlite3.Connection | None = writer
+        self._reader: sqlite3.Connection | None = reader
         self._lock_fd = lock_fd
-        self._mutex = threading.Lock()
-        self._staged: list[Message] = []
-        self._staged_by_room: dict[str, list[Message]] = {}
+        self._state = threading.Lock()  # guards _unsealed and _pending
+        self._writing = threading.Lock()  # one commit at a time on the writer
+        self._unsealed: list[Message] = []
+        self._pending: dict[str, list[Message]] = {}
+        """Per room, every message not yet durable (sealed groups first), in seq order."""
         self._failing = False
 
     @classmethod
@@ -84,109 +99,134 @@ class SqliteMessageStore:
         """
         lock_fd = _lock(path)
         try:
-            connection = _connect(path, busy_timeout, now or datetime.now(UTC))
+            writer = _connect(path, busy_timeout, now or datetime.now(UTC))
+            try:
+                reader = _connect_reader(path, busy_timeout)
+            except BaseException:
+                writer.close()
+                raise
         except BaseException:
             if lock_fd is not None:
                 os.close(lock_fd)
             raise
-        return cls(path, connection, lock_fd)
+        return cls(path, writer, reader, lock_fd)
 
     # -- MessageStore ---------------------------------------------------------------------------
 
     def last_seq(self, room: RoomName) -> int:
-        with self._mutex:
-            staged = self._staged_by_room.get(room.canonical)
-            if staged:
-                return staged[-1].seq
-            try:
-                row = self._live().execute(_LAST_SEQ, (room.canonical,)).fetchone()
-            except sqlite3.Error as error:
-                raise StoreError(f"cannot read the history in {self.path}: {error}") from None
-            return int(row[0] or 0)
+        with self._state:
+            pending = self._pending.get(room.canonical)
+            if pending:
+                return pending[-1].seq
+        # Nothing of this room is pending, so all of it is durable and visible to the reader.
+        rows = self._read(_LAST_SEQ, (room.canonical,))
+        return int(rows[0][0] or 0)
 
     def append(self, message: Message) -> None:
-        with self._mutex:
-            self._staged.append(message)
-            self._staged_by_room.setdefault(message.room.canonical, []).append(message)
+        with self._state:
+            self._unsealed.append(message)
+            self._pending.setdefault(message.room.canonical, []).append(message)
+
+    def seal(self) -> Commit:
+        with self._state:
+            group, self._unsealed = self._unsealed, []
+        return functools.partial(self._write, group)
 
     def commit(self) -> None:
-        with self._mutex:
-            self._commit()
+        write = self.seal()
+        try:
+            write()
+        except StoreError:
+            self.discard()
+            raise
+
+    def discard(self) -> None:
+        with self._state:
+            self._unsealed = []
+            self._pending = {}
 
     def page(self, room: RoomName, *, before: int | None, limit: int) -> tuple[Message, ...]:
         if limit <= 0:
             return ()
-        with self._mutex:
-            staged = self._staged_by_room.get(room.canonical, [])
-            if staged and before is not None:
-                # Staged seqs of a room are contiguous: slice by arithmetic.
-                staged = staged[: max(0, before - staged[0].seq)]
-            newest = staged[-limit:]
-            wanted = limit - len(newest)
-            if not wanted:
-                return tuple(newest)
-            below = newest[0].seq if newest else before
-            try:
-                if below is None:
-                    rows = self._live().execute(_NEWEST, (room.canonical, wanted)).fetchall()
-                else:
-                    rows = (
-                        self._live()
-                        .execute(_NEWEST_BEFORE, (room.canonical, below, wanted))
-                        .fetchall()
-                    )
-            except sqlite3.Error as error:
-                raise StoreError(f"cannot read the history in {self.path}: {error}") from None
-            older = [row_message(room, *row) for row in reversed(rows)]
-            return (*older, *newest)
+        with self._state:
+            pending = list(self._pending.get(room.canonical, ()))
+        if pending and before is not None:
+            # Pending seqs of a room are contiguous: slice by arithmetic.
+            pending = pending[: max(0, before - pending[0].seq)]
+        newest = pending[-limit:]
+        wanted = limit - len(newest)
+        if not wanted:
+            return tuple(newest)
+        # Everything below the oldest pending message is durable: the reader sees it.
+        below = newest[0].seq if newest else before
+        if below is None:
+            rows = self._read(_NEWEST, (room.canonical, wanted))
+        else:
+            rows = self._read(_NEWEST_BEFORE, (room.canonical, below, wanted))
+        older = [row_message(room, *row) for row in reversed(rows)]
+        return (*older, *newest)
 
     def close(self) -> None:
         """Commit what is staged (a failure is logged), close the file, release the lock."""
-        with self._mutex:
-            if self._connection is None:
-                return
-            try:
-                self._commit()
-            except StoreError as error:
-                log.error("%s", error)
-            finally:
-                with contextlib.suppress(sqlite3.Error):
-                    self._connection.close()
-                self._connection = None
-                if self._lock_fd is not None:
-                    os.close(self._lock_fd)
-                    self._lock_fd = None
+        if self._writer is None:
+            return
+        try:
+            self.commit()
+        except StoreError as error:
+            log.error("%s", error)
+        with self._writing:
+            for connection in (self._writer, self._reader):
+                if connection is not None:
+                    with contextlib.suppress(sqlite3.Error):
+                        connection.close()
+            self._writer = self._reader = None
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
 
     # -- internals ------------------------------------------------------------------------------
 
-    def _live(self) -> sqlite3.Connection:
-        if self._connection is None:
+    def _read(self, sql: str, parameters: tuple[object, ...]) -> list[Any]:
+        reader = self._reader
+        if reader is None:
             raise StoreError(f"the history in {self.path} is closed")
-        return self._connection
-
-    def _commit(self) -> None:
-        """Under the mutex: write every staged message in one transaction, or drop them all."""
-        staged = self._staged
-        if not staged:
-            return
-        self._staged = []
-        self._staged_by_room = {}
-        connection = self._live()
         try:
-            connection.execute("BEGIN IMMEDIATE")
-            connection.executemany(_INSERT, [message_row(m) for m in staged])
-            connection.execute("COMMIT")
+            return reader.execute(sql, parameters).fetchall()
         except sqlite3.Error as error:
-            if connection.in_transaction:
-                with contextlib.suppress(sqlite3.Error):
-                    connection.execute("ROLLBACK")
-            if not self._failing:
-                self._failing = True
-                log.error("cannot store messages in %s: %s", self.path, error)
-            raise StoreError(f"cannot store messages in {self.path}: {error}") from None
+            raise StoreError(f"cannot read the history in {self.path}: {error}") from None
+
+    def _write(self, group: list[Message]) -> None:
+        """The commit of one sealed group: one transaction, one fsync (any thread)."""
+        if not group:
+            return
+        rows = [message_row(m) for m in group]
+        with self._writing:
+            writer = self._writer
+            if writer is None:
+                raise StoreError(f"the history in {self.path} is closed")
+            try:
+                writer.execute("BEGIN IMMEDIATE")
+                writer.executemany(_INSERT, rows)
+                writer.execute("COMMIT")
+            except sqlite3.Error as error:
+                if writer.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        writer.execute("ROLLBACK")
+                if not self._failing:
+                    self._failing = True
+                    log.error("cannot store messages in %s: %s", self.path, error)
+                raise StoreError(f"cannot store messages in {self.path}: {error}") from None
         if self._failing:
             self._failing = False
             log.warning("storing messages in %s works again", self.path)
+        with self._state:
+            # A sealed group holds the oldest pending messages of each of its rooms.
+            for key, count in collections.Counter(m.room.canonical for m in group).items():
+                pending = self._pending.get(key)
+                if pending is not None:
+                    del pending[:count]
+                    if not pending:
+                        del self._pending[key]
 
 
 def _lock(path: Path) -> int | None:
@@ -244,3 +284,15 @@ def _connect(path: Path, busy_timeout: float, now: datetime) -> sqlite3.Connecti
             "(the file and its directory must be writable)"
         ) from None
     return connection
+
+
+def _connect_reader(path: Path, busy_timeout: float) -> sqlite3.Connection:
+    """The dispatcher's own connection for reading: with WAL it never waits for a commit."""
+    try:
+        reader = sqlite3.connect(
+            path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        reader.execute("PRAGMA query_only = ON")
+    except sqlite3.Error as error:
+        raise StoreError(f"cannot open the history file {path}: {error}") from None
+    return reader
