@@ -2,8 +2,11 @@
 with each store (the SQLite one on a real file).
 
 For any interleaving of posts, joins and leaves across rooms, cut into batches at any
-points (and, with the breakable store, with any commits failing):
+points, committed one batch at a time or pipelined (commits finishing at any point while
+later batches run), and with the breakable store with any commits failing:
 
+* no message reaches anyone before it is durable;
+* every client receives events in the order of the commands that caused them;
 * each room's stored history is exactly the messages their senders saw echoed, with
   ``seq`` 1, 2, 3... (no gap, no repeat);
 * paging backwards with ``history`` (``before`` = the oldest ``seq`` received, any
@@ -40,7 +43,8 @@ actions = st.tuples(
     st.integers(0, len(ROOMS) - 1),
 )
 batches = st.lists(
-    st.tuples(st.lists(actions, min_size=1, max_size=8), st.booleans()),
+    # (commands, a commit finishes after them (pipelined), that commit fails (breakable))
+    st.tuples(st.lists(actions, min_size=1, max_size=8), st.booleans(), st.booleans()),
     min_size=1,
     max_size=12,
 )
@@ -85,31 +89,43 @@ def page_backwards(core: Harness, reader: SessionId, room: RoomName, limit: int)
     return [seq for page in reversed(pages) for seq in page]
 
 
-Plan = list[tuple[list[tuple[str, int, int]], bool]]
+Plan = list[tuple[list[tuple[str, int, int]], bool, bool]]
 
 
-def check_interleaving(kind: str, plan: Plan, limit: int) -> None:
+def check_interleaving(kind: str, plan: Plan, limit: int, *, pipelined: bool) -> None:
     with opened(kind) as store:
         core = Harness(store)
         sessions = [core.register(name) for name in USERS]
-        echoed: dict[str, list[tuple[int, str]]] = {room.canonical: [] for room in ROOMS}
         count = 0
-        for actions_, fail in plan:
-            if isinstance(store, BreakableStore):
-                store.broken = fail
+        for actions_, finish, fail in plan:
             work: list[tuple[SessionId, Command]] = []
             for action, user, where in actions_:
                 count += 1
-                text = f"{USERS[user]}-{count}"
-                work.append((sessions[user], command(action, ROOMS[where], text)))
-            core.run(work)
-            for user, session in enumerate(sessions):
-                for event in core.transport.take(session):
-                    if isinstance(event, MessagePosted) and event.message.sender == USERS[user]:
-                        message = event.message
-                        echoed[message.room.canonical].append((message.seq, message.text))
+                work.append((sessions[user], command(action, ROOMS[where], str(count))))
+            if not pipelined:
+                if isinstance(store, BreakableStore):
+                    store.broken = fail
+                core.run(work)
+                continue
+            core.feed(work)
+            if finish:
+                core.finish_commit(fail=fail)
+        while core.finish_commit():
+            pass
         if isinstance(store, BreakableStore):
             store.broken = False
+        assert core.transport.delivered_before_durable == []
+        echoed: dict[str, list[tuple[int, str]]] = {room.canonical: [] for room in ROOMS}
+        for user, session in enumerate(sessions):
+            core.assert_in_order(session)
+            own = [
+                e.message
+                for e in core.transport.take(session)
+                if isinstance(e, MessagePosted) and e.message.sender == USERS[user]
+            ]
+            assert [int(m.text) for m in own] == sorted(int(m.text) for m in own)
+            for message in own:
+                echoed[message.room.canonical].append((message.seq, message.text))
         reader = sessions[0]
         core.run([(reader, JoinRoom(room=room)) for room in ROOMS])
         core.transport.take(reader)
@@ -121,14 +137,18 @@ def check_interleaving(kind: str, plan: Plan, limit: int) -> None:
             assert page_backwards(core, reader, room, limit) == [seq for seq, _ in acknowledged]
 
 
+@pytest.mark.parametrize("pipelined", [False, True], ids=["batch", "pipelined"])
 @pytest.mark.parametrize("kind", ["memory", "breakable"])
 @given(plan=batches, limit=st.integers(1, 7))
 @settings(max_examples=60, deadline=None)
-def test_history_is_what_was_echoed_in_memory(kind: str, plan: Plan, limit: int) -> None:
-    check_interleaving(kind, plan, limit)
+def test_history_is_what_was_echoed_in_memory(
+    kind: str, pipelined: bool, plan: Plan, limit: int
+) -> None:
+    check_interleaving(kind, plan, limit, pipelined=pipelined)
 
 
+@pytest.mark.parametrize("pipelined", [False, True], ids=["batch", "pipelined"])
 @given(plan=batches, limit=st.integers(1, 7))
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_history_is_what_was_echoed_in_sqlite(plan: Plan, limit: int) -> None:
-    check_interleaving("sqlite", plan, limit)
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_history_is_what_was_echoed_in_sqlite(pipelined: bool, plan: Plan, limit: int) -> None:
+    check_interleaving("sqlite", plan, limit, pipelined=pipelined)

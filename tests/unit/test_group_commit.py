@@ -199,7 +199,9 @@ def test_events_behind_a_running_commit_wait_for_it(
     store, core, ada = gated
     core.dispatcher.submit([(ada, say("first"))])
     assert store.in_commit.wait(5)
+    ran = core.dispatcher.commands
     core.dispatcher.submit([(ada, ListRooms())])
+    wait_until(lambda: core.dispatcher.commands == ran + 1, what="list_rooms run")
     core.dispatcher.submit([(ada, say("second"))])
     store.gate.set()
     wait_until(lambda: len(core.transport.events[ada]) == 3, what="three events")
