@@ -1,6 +1,7 @@
 """The MessageStore contract: one suite, every implementation (the SQLite file is real).
 
-``memory`` is what ``--no-store`` runs, ``sqlite`` what a server runs by default, and
+``memory`` is what ``--no-store`` runs, ``sqlite`` what a server runs by default (and
+``sqlite-executemany`` its way for SQLite builds without JSON functions), and
 ``breakable`` the fake that application tests use to break commits: the fake must keep
 the contract too, or tests built on it prove nothing.
 """
@@ -40,13 +41,16 @@ def seqs(messages: tuple[Message, ...]) -> list[int]:
     return [m.seq for m in messages]
 
 
-@pytest.fixture(params=["memory", "sqlite", "breakable"])
+@pytest.fixture(params=["memory", "sqlite", "sqlite-executemany", "breakable"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MessageStore]:
     opened: MessageStore
     if request.param == "memory":
         opened = InMemoryMessageStore()
-    elif request.param == "sqlite":
-        opened = SqliteMessageStore.open(tmp_path / "history.db")
+    elif request.param.startswith("sqlite"):
+        sqlite = SqliteMessageStore.open(tmp_path / "history.db")
+        # Without SQLite's JSON functions the store writes row by row: same contract.
+        sqlite._json_insert = request.param == "sqlite"
+        opened = sqlite
     else:
         opened = BreakableStore()
     yield opened
