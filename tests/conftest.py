@@ -49,10 +49,13 @@ def safe_cli_env(**extra: str) -> dict[str, str]:
 def _private_user_dirs(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Point platformdirs (XDG) at throw-away directories for this test."""
+    """Point platformdirs (XDG) at throw-away directories for this test, in this process and
+    in the processes it starts: a server with the default store, certificate or pins writes
+    there, never in the real home."""
     base = tmp_path_factory.mktemp("xdg")
     monkeypatch.setenv("XDG_DATA_HOME", str(base / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(base / "config"))
+    monkeypatch.delenv("LOCALCHAT_STORE", raising=False)
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ from localchat.adapters.mdns.advertiser import (
 )
 from localchat.adapters.mdns.txt import ServerAdvert
 from localchat.adapters.memory.store import InMemoryMessageStore
+from localchat.adapters.sqlite.store import SqliteMessageStore
 from localchat.adapters.system_clock import SystemClock
 from localchat.adapters.tcp.transport import TcpServerTransport
 from localchat.adapters.tls.certificate import (
@@ -34,10 +35,12 @@ from localchat.app.server import LocalChatServer
 from localchat.app.services import ChatService, ServerPolicy
 from localchat.app.settings import Settings, SettingsError
 from localchat.ports.clock import Clock
-from localchat.ports.store import MessageStore
+from localchat.ports.store import MessageStore, StoreError
 from localchat.ports.transport import ServerTransport, TransportFactory, TransportOptions
 
 TRANSPORT_GROUP = "localchat.transports"
+MEMORY_STORE = ":memory:"
+"""The ``store`` setting that keeps history in memory only (``--no-store``)."""
 
 
 def installed_transports() -> dict[str, TransportFactory]:
@@ -116,6 +119,35 @@ def server_name(settings: Settings) -> str:
     return settings.server_name or socket.gethostname()
 
 
+def default_store_path() -> Path:
+    """``history.db`` in the user's data directory (e.g. ``~/.local/share/localchat``)."""
+    return platformdirs.user_data_path("localchat", appauthor=False) / "history.db"
+
+
+def store_path(settings: Settings) -> Path | None:
+    """The history file the settings choose, or None for history in memory only."""
+    if settings.store == MEMORY_STORE:
+        return None
+    if settings.store:
+        return Path(settings.store).expanduser()
+    return default_store_path()
+
+
+def open_store(settings: Settings) -> MessageStore:
+    """The store the settings choose; raises :class:`StoreError` (one line) if unusable."""
+    path = store_path(settings)
+    if path is None:
+        return InMemoryMessageStore()
+    if not settings.store:  # the default place may not exist yet; a chosen one must
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreError(
+                f"cannot create the directory {path.parent}: {error.strerror or error}"
+            ) from None
+    return SqliteMessageStore.open(path)
+
+
 def build_server(
     settings: Settings,
     *,
@@ -127,21 +159,28 @@ def build_server(
     """Wire a server; nothing is started (call ``start()``).
 
     Without ``transports``, the configured ones are built, over TLS with ``certificate``
-    (resolved from the settings when not given, see :func:`server_certificate`).
+    (resolved from the settings when not given, see :func:`server_certificate`). Without
+    ``store``, the one the settings choose is opened (see :func:`open_store`); raises
+    :class:`StoreError` or :class:`SettingsError` with one line for a person.
     """
-    store = store if store is not None else InMemoryMessageStore()
-    service = ChatService(
-        clock=clock if clock is not None else SystemClock(),
-        store=store,
-        policy=server_policy(settings),
-    )
-    dispatcher = Dispatcher(service, store)
+    if transports is None:
+        transports = build_transports(settings, certificate or server_certificate(settings))
+    own_store = store is None
+    store = open_store(settings) if store is None else store
+    try:
+        service = ChatService(
+            clock=clock if clock is not None else SystemClock(),
+            store=store,
+            policy=server_policy(settings),
+        )
+    except BaseException:
+        if own_store:
+            store.close()
+        raise
     return LocalChatServer(
         service=service,
-        dispatcher=dispatcher,
-        transports=transports
-        if transports is not None
-        else build_transports(settings, certificate or server_certificate(settings)),
+        dispatcher=Dispatcher(service, store),
+        transports=transports,
         store=store,
     )
 

@@ -18,10 +18,18 @@ import typer
 
 from localchat import __version__
 from localchat.app import cli_lan
-from localchat.app.bootstrap import build_server, server_certificate, server_name
+from localchat.app.bootstrap import (
+    MEMORY_STORE,
+    build_server,
+    server_certificate,
+    server_name,
+    store_path,
+)
 from localchat.app.cli_client import register as register_client_commands
+from localchat.app.cli_store import register_store_commands
 from localchat.app.netinfo import lan_addresses, raise_open_file_limit
 from localchat.app.settings import LogLevel, Settings, SettingsError, load_settings
+from localchat.ports.store import StoreError
 
 app = typer.Typer(
     name="localchat",
@@ -31,6 +39,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
 
 EXIT_USAGE = 2
 SHUTDOWN_SECONDS = 4.5
@@ -76,6 +85,13 @@ def _announce(settings: Settings, addresses: list[str]) -> None:
             for address in lan:
                 typer.echo(f"  {address}:{port}")
     sys.stdout.flush()
+
+
+def _announce_store(path: Path | None) -> None:
+    if path is None:
+        typer.echo("message history: in memory only (the last 1,000 messages per room)")
+    else:
+        typer.echo(f"message history: {path}")
 
 
 @app.command("run-server")
@@ -157,6 +173,20 @@ def run_server(
     name: Annotated[
         str | None, typer.Option(help="Server name shown to people. [default: the host name]")
     ] = None,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            help="SQLite file for the message history. "
+            "[default: history.db in your data directory, printed at start-up]"
+        ),
+    ] = None,
+    no_store: Annotated[
+        bool,
+        typer.Option(
+            "--no-store",
+            help="Keep history in memory only (the last 1,000 messages per room; lost at exit).",
+        ),
+    ] = False,
 ) -> None:
     """Run a LocalChat server until Ctrl+C (or SIGTERM).
 
@@ -183,12 +213,15 @@ def run_server(
         "tls_key": tls_key,
         "advertise": advertise,
         "server_name": name,
+        "store": MEMORY_STORE if no_store else store,
     }
+    if no_store and store is not None:
+        raise fail("--store and --no-store exclude each other")
     try:
         settings = load_settings(overrides, config_file=config)
         certificate = server_certificate(settings)
         server = build_server(settings, certificate=certificate)
-    except SettingsError as error:
+    except (SettingsError, StoreError) as error:
         raise fail(str(error)) from None
     configure_logging(settings.log_level)
     raise_open_file_limit()
@@ -203,9 +236,11 @@ def run_server(
     try:
         server.start()
     except OSError as error:
+        server.store.close()
         raise fail(
             f"cannot listen on {settings.host}:{settings.port}: {error.strerror or error}"
         ) from None
+    _announce_store(store_path(settings))
     _announce(settings, server.addresses())
     cli_lan.announce_tls(certificate)
     advertiser = cli_lan.start_advertising(settings, server, certificate)
@@ -221,6 +256,7 @@ def run_server(
 
 
 register_client_commands(app)
+register_store_commands(app)
 cli_lan.register(app)
 
 

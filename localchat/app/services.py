@@ -12,7 +12,8 @@ Errors never escape :meth:`ChatService.handle`: a broken rule becomes a
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,7 @@ from localchat.domain.errors import (
     NotInRoom,
     NotRegistered,
     ServerFull,
+    StoreUnavailable,
     UnsupportedProtocol,
 )
 from localchat.domain.events import (
@@ -57,13 +59,16 @@ from localchat.domain.events import (
     UsersListed,
     Welcomed,
 )
-from localchat.domain.model import LeaveReason, Room, SessionId, User
+from localchat.domain.model import LeaveReason, Message, Room, SessionId, User
 from localchat.domain.names import LOBBY, RoomName, UserName
 from localchat.domain.text import DEFAULT_MAX_TEXT_CHARS, check_text
 from localchat.ports.clock import Clock
-from localchat.ports.store import MessageStore
+from localchat.ports.store import MessageStore, StoreError
+
+log = logging.getLogger(__name__)
 
 PROTOCOL_VERSION = 1
+CANNOT_READ_HISTORY = "the server cannot read its history right now; try again later"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,7 +105,11 @@ class ChatService:
             Quit: self._quit,
             Disconnect: self._disconnect,
         }
-        self._lobby = self._open_room(LOBBY)
+        # At start-up a store that cannot say where #lobby's seq continues is fatal
+        # (StoreError reaches the composition root); later, a room that cannot be opened
+        # is refused alone (_open_room).
+        self._lobby = Room(LOBBY, last_seq=store.last_seq(LOBBY))
+        self._rooms[LOBBY.canonical] = self._lobby
 
     # -- queries, for embedding programs and tests --------------------------------------------
 
@@ -113,6 +122,21 @@ class ChatService:
 
     def room_names(self) -> tuple[str, ...]:
         return tuple(sorted(self._rooms))
+
+    # -- store failures -------------------------------------------------------------------------
+
+    def withdraw(self, messages: Iterable[Message]) -> None:
+        """The store lost ``messages`` (a failed commit): nobody was told of them, so each
+        room hands their ``seq`` out again and stays contiguous. The dispatcher tells the
+        senders (``store_unavailable``)."""
+        first: dict[str, int] = {}
+        for message in messages:
+            key = message.room.canonical
+            first[key] = min(first.get(key, message.seq), message.seq)
+        for key, seq in first.items():
+            room = self._rooms.get(key)
+            if room is not None:
+                room.withdraw_from(seq)
 
     # -- the one entry point --------------------------------------------------------------------
 
@@ -172,7 +196,7 @@ class ChatService:
         ]
         if others:
             deliveries.append(Delivery(UserJoined(room=LOBBY, name=name.display, at=at), others))
-        deliveries.append(Delivery(self._recent(self._lobby), (session,)))
+        deliveries.append(self._recent(self._lobby, session))
         return deliveries
 
     def _post(self, session: SessionId, command: PostMessage) -> list[Delivery]:
@@ -205,7 +229,7 @@ class ChatService:
         return [
             Delivery(joined, room.recipients()),
             Delivery(UsersListed(room=room.name, users=room.member_names()), (session,)),
-            Delivery(self._recent(room), (session,)),
+            self._recent(room, session),
         ]
 
     def _leave(self, session: SessionId, command: LeaveRoom) -> list[Delivery]:
@@ -259,7 +283,11 @@ class ChatService:
         if room is None:
             raise NotInRoom(f"you are not in {command.room}")
         limit = max(1, min(command.limit, MAX_HISTORY_LIMIT))
-        messages = self._store.page(room.name, before=command.before, limit=limit)
+        try:
+            messages = self._store.page(room.name, before=command.before, limit=limit)
+        except StoreError as error:
+            log.error("%s", error)
+            raise StoreUnavailable(CANNOT_READ_HISTORY) from None
         return [Delivery(HistoryFetched(room=room.name, messages=messages), (session,))]
 
     def _quit(self, session: SessionId, command: Quit) -> list[Delivery]:
@@ -277,7 +305,12 @@ class ChatService:
     # -- helpers --------------------------------------------------------------------------------
 
     def _open_room(self, name: RoomName) -> Room:
-        room = Room(name, last_seq=self._store.last_seq(name))
+        try:
+            last_seq = self._store.last_seq(name)
+        except StoreError as error:
+            log.error("%s", error)
+            raise StoreUnavailable(CANNOT_READ_HISTORY) from None
+        room = Room(name, last_seq=last_seq)
         self._rooms[name.canonical] = room
         return room
 
@@ -291,10 +324,17 @@ class ChatService:
         if not len(room) and room is not self._lobby:
             del self._rooms[room.name.canonical]
 
-    def _recent(self, room: Room) -> HistoryFetched:
+    def _recent(self, room: Room, session: SessionId) -> Delivery:
+        """The backlog after ``welcome`` or ``join``; if the store cannot be read, a
+        non-fatal ``store_unavailable`` in its place (the join itself stands)."""
         limit = self._policy.history_on_join
-        messages = self._store.page(room.name, before=None, limit=limit) if limit else ()
-        return HistoryFetched(room=room.name, messages=messages)
+        try:
+            messages = self._store.page(room.name, before=None, limit=limit) if limit else ()
+        except StoreError as error:
+            log.error("%s", error)
+            rejected = CommandRejected.from_error(StoreUnavailable(CANNOT_READ_HISTORY))
+            return Delivery(rejected, (session,))
+        return Delivery(HistoryFetched(room=room.name, messages=messages), (session,))
 
     def _depart(self, session: SessionId, reason: LeaveReason) -> list[Delivery]:
         """Remove a user from every room; each remaining member hears ``left`` once per room."""

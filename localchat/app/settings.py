@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     )
     tls_key: Path | None = Field(None, description="PEM private key of tls_cert")
     advertise: bool = Field(True, description="announce the server on the LAN (mDNS/DNS-SD)")
+    store: str | None = Field(
+        None,
+        description="SQLite history file; ':memory:' keeps history in memory only; "
+        "default: history.db in the user's data directory",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

@@ -17,7 +17,8 @@
         ├── InvalidRoom          invalid_room
         ├── NoSuchRoom           no_such_room
         ├── NoSuchUser           no_such_user
-        └── InvalidText          invalid_text
+        ├── InvalidText          invalid_text
+        └── StoreUnavailable     store_unavailable
 
 Whether an error is fatal is a property of its code (PROTOCOL.md §5), so it is a class
 attribute, not a per-instance choice. The ``message`` is for people; programs match on
@@ -112,6 +113,19 @@ class InvalidText(DomainError):
     default_message = "the text is empty, only white space, too long or has control characters"
 
 
+class StoreUnavailable(DomainError):
+    """The message store failed (disk full, I/O error): nothing was stored or sent.
+
+    Not in PROTOCOL.md §5, which is silent on store failures; see docs/store.md. Non-fatal:
+    the failure is the server's, not the client's, and it may pass (space freed).
+    """
+
+    code = "store_unavailable"
+    default_message = (
+        "the server cannot store messages right now, so yours was not sent; try again later"
+    )
+
+
 ALL_DOMAIN_ERRORS: tuple[type[DomainError], ...] = (
     NameTaken,
     InvalidName,
@@ -126,4 +140,5 @@ ALL_DOMAIN_ERRORS: tuple[type[DomainError], ...] = (
     NoSuchRoom,
     NoSuchUser,
     InvalidText,
+    StoreUnavailable,
 )

@@ -104,3 +104,8 @@ class Room:
         )
         self._next_seq += 1
         return message
+
+    def withdraw_from(self, seq: int) -> None:
+        """Messages from ``seq`` on were never stored (the store failed): hand out their
+        ``seq`` again, so the room's sequence stays contiguous."""
+        self._next_seq = min(self._next_seq, max(1, seq))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from localchat.domain.model import Message
@@ -12,32 +13,58 @@ class StoreError(Exception):
     """The store cannot do its job (unwritable, full, corrupt). ``str()`` says why."""
 
 
-class MessageStore(Protocol):
-    """Stores messages; staged by :meth:`append`, durable after :meth:`commit`.
+Commit = Callable[[], None]
+"""Makes one sealed group of messages durable; raises :class:`StoreError` if it cannot."""
 
-    The dispatcher appends every message of a batch, then commits once (group commit) before
-    any of them is delivered: what a client saw echoed is durable.
+
+class MessageStore(Protocol):
+    """Stores messages: staged by :meth:`append`, grouped by :meth:`seal`, durable once the
+    group's commit has run.
+
+    Group commit, pipelined: the dispatcher thread appends the messages of the commands it
+    runs and seals them into a group; another thread runs that group's commit (the fsync)
+    while the dispatcher goes on with the next commands; the group's deliveries go out once
+    its commit returned. So what a client saw echoed is durable, and one fsync serves every
+    message that arrived while the previous one was in flight.
+
+    Threads: :meth:`last_seq`, :meth:`append`, :meth:`seal`, :meth:`discard` and
+    :meth:`page` are called from one thread (the dispatcher); a commit may run on another
+    thread at the same time. Commits run one at a time, in the order they were sealed.
     """
 
     def last_seq(self, room: RoomName) -> int:
-        """The highest ``seq`` stored for ``room``, 0 if none."""
+        """The highest ``seq`` of ``room``, staged messages included; 0 if none."""
         ...
 
     def append(self, message: Message) -> None:
-        """Stage a message; it is durable after the next successful :meth:`commit`."""
+        """Stage a message (``seq`` one above :meth:`last_seq` of its room)."""
+        ...
+
+    def seal(self) -> Commit:
+        """Close the group of messages staged since the last seal; return its commit.
+
+        The commit makes exactly that group durable, or raises :class:`StoreError`. After
+        a failed commit the caller calls :meth:`discard` before anything else.
+        """
         ...
 
     def commit(self) -> None:
-        """Make every staged message durable, or raise :class:`StoreError` and drop them."""
+        """Seal and commit on this thread; on failure, discard and raise StoreError."""
+        ...
+
+    def discard(self) -> None:
+        """Forget every message that is not durable (after a failed commit: the caller
+        withdrew them). Only while no commit is running."""
         ...
 
     def page(self, room: RoomName, *, before: int | None, limit: int) -> tuple[Message, ...]:
         """Up to ``limit`` messages with ``seq < before`` (newest if None), oldest first.
 
-        Staged messages count: their history page is delivered after the same commit.
+        Staged messages count: a history page is delivered after the commit of the group
+        it was computed in, so it may show that group's messages.
         """
         ...
 
     def close(self) -> None:
-        """Commit what is staged and release the store."""
+        """Commit what is staged and release the store (no commit may be running)."""
         ...

@@ -62,7 +62,8 @@ def hosts() -> Iterator[tuple[NetnsHost, NetnsHost]]:
 def test_discover_finds_servers_on_another_host(hosts: tuple[NetnsHost, NetnsHost]) -> None:
     server_host, client_host = hosts
     env = safe_cli_env()
-    lan = ["--host", "0.0.0.0", "--port", "0", "--advertise"]  # inside the namespace only
+    # inside the namespace only; two servers, so each keeps its history in memory
+    lan = ["--host", "0.0.0.0", "--port", "0", "--advertise", "--no-store"]
     team = cli_process.start_server(
         [*lan, "--tls", "--name", "Team room"], env, prefix=server_host.prefix
     )

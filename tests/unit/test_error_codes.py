@@ -35,9 +35,17 @@ PROTOCOL_NON_FATAL = [
     "no_such_user",
     "invalid_text",
 ]
+# Codes LocalChat adds where PROTOCOL.md is silent (docs/protocol.md §8).
+ADDED_FATAL = ["tls_required"]
+ADDED_NON_FATAL = ["store_unavailable"]
 PROTOCOL_CODES = {
     **dict.fromkeys(PROTOCOL_FATAL, True),
     **dict.fromkeys(PROTOCOL_NON_FATAL, False),
+}
+ALL_CODES = {
+    **PROTOCOL_CODES,
+    **dict.fromkeys(ADDED_FATAL, True),
+    **dict.fromkeys(ADDED_NON_FATAL, False),
 }
 
 
@@ -58,7 +66,7 @@ def test_the_protocol_lists_22_distinct_codes() -> None:
 
 def test_every_protocol_code_has_exactly_one_leaf() -> None:
     codes = [leaf.code for leaf in DOMAIN_LEAVES + PROTOCOL_LEAVES]  # type: ignore[attr-defined]
-    assert sorted(codes) == sorted(PROTOCOL_CODES)
+    assert sorted(codes) == sorted(ALL_CODES)
 
 
 def test_all_domain_errors_lists_every_domain_leaf() -> None:
@@ -68,11 +76,11 @@ def test_all_domain_errors_lists_every_domain_leaf() -> None:
 
 @pytest.mark.parametrize("leaf", DOMAIN_LEAVES, ids=lambda leaf: leaf.__name__)
 def test_domain_leaf_code_and_fatality(leaf: type[DomainError]) -> None:
-    assert leaf.code in PROTOCOL_CODES
-    assert leaf.fatal is PROTOCOL_CODES[leaf.code]
+    assert leaf.code in ALL_CODES
+    assert leaf.fatal is ALL_CODES[leaf.code]
     error = leaf()
     assert error.code == leaf.code
-    assert error.fatal is PROTOCOL_CODES[leaf.code]
+    assert error.fatal is ALL_CODES[leaf.code]
     assert error.message == leaf.default_message
     assert error.message
     assert leaf("custom words").message == "custom words"
@@ -80,7 +88,7 @@ def test_domain_leaf_code_and_fatality(leaf: type[DomainError]) -> None:
 
 @pytest.mark.parametrize("leaf", PROTOCOL_LEAVES, ids=lambda leaf: leaf.__name__)
 def test_protocol_leaf_code_and_fatality(leaf: type[ProtocolError]) -> None:
-    assert leaf.code in PROTOCOL_CODES
-    assert leaf.fatal is PROTOCOL_CODES[leaf.code]
-    assert leaf().fatal is PROTOCOL_CODES[leaf.code]
+    assert leaf.code in ALL_CODES
+    assert leaf.fatal is ALL_CODES[leaf.code]
+    assert leaf().fatal is ALL_CODES[leaf.code]
     assert issubclass(leaf, PacketError) is not leaf.fatal

@@ -11,6 +11,7 @@ from collections import deque
 
 from localchat.domain.model import Message
 from localchat.domain.names import RoomName
+from localchat.ports.store import Commit
 
 DEFAULT_KEEP_PER_ROOM = 1000
 
@@ -22,6 +23,7 @@ class InMemoryMessageStore:
         self._keep = keep_per_room
         self._rooms: dict[str, deque[Message]] = {}
         self._last_seq: dict[str, int] = {}
+        self._unsealed: list[Message] = []
 
     def last_seq(self, room: RoomName) -> int:
         return self._last_seq.get(room.canonical, 0)
@@ -33,9 +35,26 @@ class InMemoryMessageStore:
             messages = self._rooms[key] = deque(maxlen=self._keep)
         messages.append(message)
         self._last_seq[key] = message.seq
+        self._unsealed.append(message)
+
+    def seal(self) -> Commit:
+        self._unsealed = []
+        return _nothing_to_write
 
     def commit(self) -> None:
         """Nothing to make durable."""
+        self._unsealed = []
+
+    def discard(self) -> None:
+        """Forget what was appended since the last seal (sealed groups are as good as
+        durable here: their commit cannot fail)."""
+        for message in reversed(self._unsealed):
+            key = message.room.canonical
+            messages = self._rooms[key]
+            if messages and messages[-1] is message:
+                messages.pop()
+            self._last_seq[key] = message.seq - 1
+        self._unsealed = []
 
     def page(self, room: RoomName, *, before: int | None, limit: int) -> tuple[Message, ...]:
         messages = self._rooms.get(room.canonical)
@@ -50,3 +69,7 @@ class InMemoryMessageStore:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+def _nothing_to_write() -> None:
+    """The commit of a group in memory: already as durable as it will be."""

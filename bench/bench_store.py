@@ -1,0 +1,188 @@
+"""Benchmark: fan-out throughput with the SQLite store against history in memory.
+
+Starts a fresh ``localchat run-server`` per run (flood control off), once with
+``--no-store`` and once with ``--store`` on a new file, interleaved, and drives each with the
+``chatload`` fanout scenario (default 50 clients / 10 senders / 2,000 messages each /
+window 32). Prints deliveries/s, latency p50/p99 and server CPU for each mode (median and
+min-max of the runs), the ratio SQLite / in-memory of the medians, and the group-commit
+batch sizes the server logged at shutdown.
+
+    python bench/bench_store.py [--runs 3] [--clients 50] [--senders 10] ...
+
+Not a test: the figures depend on the machine and on what else runs on it (chatload
+reports ``cpu.other_cores``; repeat when it is well above 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CHATLOAD = Path("/work/shared/tools/chatload/target/release/chatload")
+LISTENING = re.compile(r"listening on (\S+):(\d+)")
+COMMITS = re.compile(r"group commit: .*")
+
+
+@dataclass
+class Run:
+    mode: str
+    deliveries_per_s: float
+    p50_ms: float
+    p99_ms: float
+    server_cores: float
+    other_cores: float
+    complete: bool
+    commits: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def start_server(store_args: list[str]) -> tuple[subprocess.Popen[str], int]:
+    """A fresh server on 127.0.0.1 and a free port; returns it and its port."""
+    env = {**os.environ, "LOCALCHAT_RATE_LIMIT": "0", "LOCALCHAT_MAX_CLIENTS": "1000"}
+    command = [sys.executable, "-m", "localchat", "run-server", "--host", "127.0.0.1"]
+    server = subprocess.Popen(
+        [*command, "--port", "0", "--log-level", "info", *store_args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert server.stdout is not None
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        line = server.stdout.readline()
+        if not line:
+            break
+        match = LISTENING.search(line)
+        if match:
+            return server, int(match.group(2))
+    server.kill()
+    raise RuntimeError(f"the server did not start: {server.communicate()[1]}")
+
+
+def stop_server(server: subprocess.Popen[str]) -> str:
+    """SIGTERM, wait, and return what the server logged."""
+    server.send_signal(signal.SIGTERM)
+    try:
+        _, err = server.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        _, err = server.communicate()
+    return err
+
+
+def chatload_command(args: argparse.Namespace, port: int, pid: int) -> list[str]:
+    options = {
+        "--proto": "localchat",
+        "--port": port,
+        "--server-pid": pid,
+        "--scenario": "fanout",
+        "--clients": args.clients,
+        "--senders": args.senders,
+        "--messages": args.messages,
+        "--window": args.window,
+    }
+    return [str(args.chatload), *(str(part) for pair in options.items() for part in pair)]
+
+
+def run_once(mode: str, store_args: list[str], args: argparse.Namespace) -> Run:
+    server, port = start_server(store_args)
+    try:
+        result = subprocess.run(
+            chatload_command(args, port, server.pid),
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+    finally:
+        log = stop_server(server)
+    data = json.loads(result.stdout)
+    latency = data["latency_us"]
+    commits = COMMITS.search(log)
+    return Run(
+        mode=mode,
+        deliveries_per_s=data["deliveries_per_s"],
+        p50_ms=latency["p50"] / 1000,
+        p99_ms=latency["p99"] / 1000,
+        server_cores=data["cpu"]["server_cores"],
+        other_cores=data["cpu"]["other_cores"],
+        complete=bool(data["complete"]) and not data["lost"],
+        commits=commits.group(0) if commits else "",
+        notes=[str(note) for note in data.get("server_notes", [])][:3],
+    )
+
+
+def spread(values: list[float], scale: float = 1.0, digits: int = 1) -> str:
+    scaled = [v * scale for v in values]
+    return (
+        f"{statistics.median(scaled):,.{digits}f} "
+        f"({min(scaled):,.{digits}f}-{max(scaled):,.{digits}f})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--senders", type=int, default=10)
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--window", type=int, default=32)
+    parser.add_argument("--chatload", type=Path, default=CHATLOAD)
+    parser.add_argument("--store-dir", type=Path, help="where the SQLite files go [a new temp dir]")
+    args = parser.parse_args()
+    if not args.chatload.exists():
+        sys.exit(f"chatload not found at {args.chatload} (build it, or pass --chatload)")
+    store_dir = args.store_dir or Path(tempfile.mkdtemp(prefix="localchat-bench-"))
+    print(
+        f"fanout C={args.clients} S={args.senders} M={args.messages} W={args.window}, "
+        f"{args.runs} runs interleaved; SQLite files in {store_dir}",
+        flush=True,
+    )
+    runs: dict[str, list[Run]] = {"memory": [], "sqlite": []}
+    for index in range(args.runs):
+        for mode, results in runs.items():
+            store_args = (
+                ["--no-store"]
+                if mode == "memory"
+                else ["--store", str(store_dir / f"bench-{index}.db")]
+            )
+            run = run_once(mode, store_args, args)
+            results.append(run)
+            print(
+                f"  run {index + 1} {mode:6}: {run.deliveries_per_s / 1000:7.1f}k deliveries/s, "
+                f"p50 {run.p50_ms:6.1f} ms, p99 {run.p99_ms:6.1f} ms, "
+                f"server {run.server_cores:.2f} cores, other {run.other_cores:.2f} cores"
+                + ("" if run.complete else " INCOMPLETE")
+                + (f" notes: {run.notes}" if run.notes else ""),
+                flush=True,
+            )
+    print()
+    print("| store | deliveries/s (k) | p50 ms | p99 ms | server cores |")
+    print("|---|---|---|---|---|")
+    for mode, results in runs.items():
+        print(
+            f"| {mode} | {spread([r.deliveries_per_s for r in results], 1e-3)} "
+            f"| {spread([r.p50_ms for r in results])} | {spread([r.p99_ms for r in results])} "
+            f"| {spread([r.server_cores for r in results], digits=2)} |"
+        )
+    memory = statistics.median(r.deliveries_per_s for r in runs["memory"])
+    sqlite = statistics.median(r.deliveries_per_s for r in runs["sqlite"])
+    print(f"\nratio SQLite / in-memory (medians): {sqlite / memory:.2f} (target >= 0.80)")
+    print("\ncommit batch sizes (SQLite runs):")
+    for run in runs["sqlite"]:
+        print(f"  {run.commits or 'no group-commit line in the server log'}")
+
+
+if __name__ == "__main__":
+    main()

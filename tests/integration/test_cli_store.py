@@ -1,0 +1,195 @@
+"""``localchat history``, ``localchat export`` and the store errors of ``run-server`` at
+start-up: one line on stderr, exit code 2, no traceback, the file left alone."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from localchat.adapters.sqlite.store import SqliteMessageStore
+from localchat.app.cli import app
+from localchat.domain.model import Message
+from localchat.domain.names import RoomName
+from tests.integration.test_sqlite_store import unwritable
+
+START = datetime(2026, 11, 22, 10, 4, 5, 123456, tzinfo=UTC)
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def assert_one_line_error(stderr: str, *fragments: str) -> None:
+    assert stderr.count("\n") == 1, stderr
+    assert stderr.startswith("localchat: ")
+    assert "Traceback" not in stderr
+    for fragment in fragments:
+        assert fragment in stderr
+
+
+@pytest.fixture
+def history_file(tmp_path: Path) -> Path:
+    """#lobby: 3 messages (one of two lines); #straße: 1 message."""
+    path = tmp_path / "history.db"
+    store = SqliteMessageStore.open(path)
+    lobby, strasse = RoomName.parse("#lobby"), RoomName.parse("#Straße")
+    texts = ["hello", "two\nlines", "ünïcode 😀"]
+    for seq, text in enumerate(texts, start=1):
+        sent = START + timedelta(seconds=seq)
+        store.append(Message(room=lobby, seq=seq, sender="Ada", text=text, sent_at=sent))
+    store.append(Message(room=strasse, seq=1, sender="bob", text="moin", sent_at=START))
+    store.close()
+    return path
+
+
+def test_export_writes_every_room_as_protocol_messages(history_file: Path) -> None:
+    code, out, _ = invoke("export", "--store", str(history_file))
+    assert code == 0
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [(m["room"], m["seq"]) for m in lines] == [
+        ("#lobby", 1),
+        ("#lobby", 2),
+        ("#lobby", 3),
+        ("#strasse", 1),
+    ]
+    assert lines[1] == {
+        "type": "message",
+        "room": "#lobby",
+        "seq": 2,
+        "sender": "Ada",
+        "text": "two\nlines",
+        "sent_at": "2026-11-22T10:04:07.123Z",
+    }
+    assert "ünïcode 😀" in out  # UTF-8, not escaped
+
+
+def test_export_one_room_as_text(history_file: Path) -> None:
+    code, out, _ = invoke(
+        "export", "--store", str(history_file), "--room", "#LOBBY", "--format", "txt"
+    )
+    assert code == 0
+    assert out.splitlines() == [
+        "2026-11-22T10:04:06.123Z #lobby 1 <Ada> hello",
+        "2026-11-22T10:04:07.123Z #lobby 2 <Ada> two",
+        "    lines",
+        "2026-11-22T10:04:08.123Z #lobby 3 <Ada> ünïcode 😀",
+    ]
+
+
+def test_history_prints_the_newest_messages_oldest_first(history_file: Path) -> None:
+    code, out, _ = invoke(
+        "history", "--store", str(history_file), "--room", "#lobby", "--last", "2"
+    )
+    assert code == 0
+    assert out.splitlines() == [
+        "2026-11-22T10:04:07.123Z #lobby 2 <Ada> two",
+        "    lines",
+        "2026-11-22T10:04:08.123Z #lobby 3 <Ada> ünïcode 😀",
+    ]
+
+
+def test_history_reads_the_default_file_when_no_store_is_given(
+    monkeypatch: pytest.MonkeyPatch, history_file: Path
+) -> None:
+    monkeypatch.setenv("LOCALCHAT_STORE", str(history_file))
+    code, out, _ = invoke("history", "--room", "#straße")
+    assert code == 0
+    assert out == "2026-11-22T10:04:05.123Z #strasse 1 <bob> moin\n"
+
+
+def test_history_of_a_room_with_no_stored_message(history_file: Path) -> None:
+    code, out, err = invoke("history", "--store", str(history_file), "--room", "#nowhere")
+    assert (code, out) == (2, "")
+    assert_one_line_error(err, "#nowhere", str(history_file), "#lobby, #strasse")
+
+
+def test_history_of_an_invalid_room(history_file: Path) -> None:
+    code, _, err = invoke("history", "--store", str(history_file), "--room", "lobby")
+    assert code == 2
+    assert_one_line_error(err, "must start with '#'")
+
+
+@pytest.mark.parametrize("command", ["history", "export"])
+def test_reading_a_missing_file(tmp_path: Path, command: str) -> None:
+    missing = tmp_path / "nope.db"
+    code, _, err = invoke(command, "--store", str(missing), "--room", "#lobby")
+    assert code == 2
+    assert_one_line_error(err, f"there is no history file {missing}")
+    assert not missing.exists()
+
+
+def test_reading_a_file_that_is_not_a_history(tmp_path: Path) -> None:
+    other = tmp_path / "other.db"
+    other.write_text("hello\n" * 500)
+    code, _, err = invoke("export", "--store", str(other))
+    assert code == 2
+    assert_one_line_error(err, str(other), "not a SQLite database")
+
+
+def test_reading_a_file_while_its_server_writes_it(history_file: Path) -> None:
+    store = SqliteMessageStore.open(history_file)
+    try:
+        store.append(
+            Message(room=RoomName.parse("#lobby"), seq=4, sender="Ada", text="later", sent_at=START)
+        )
+        store.commit()
+        code, out, _ = invoke("history", "--store", str(history_file), "--room", "#lobby")
+    finally:
+        store.close()
+    assert code == 0
+    assert out.splitlines()[-1].endswith("<Ada> later")
+
+
+# -- run-server: a store it cannot use is one line and exit code 2 ------------------------------
+
+
+def run_server(store: Path, *more: str) -> tuple[int, str, str]:
+    return invoke("run-server", "--host", "127.0.0.1", "--port", "0", "--store", str(store), *more)
+
+
+def test_run_server_refuses_a_corrupt_file(tmp_path: Path) -> None:
+    corrupt = tmp_path / "corrupt.db"
+    corrupt.write_bytes(b"\x00garbage" * 1000)
+    code, out, err = run_server(corrupt)
+    assert (code, out) == (2, "")
+    assert_one_line_error(err, str(corrupt), "not a SQLite database, or it is damaged")
+
+
+def test_run_server_refuses_a_newer_file_and_leaves_it_alone(history_file: Path) -> None:
+    with contextlib.closing(sqlite3.connect(history_file, isolation_level=None)) as raw:
+        raw.execute("INSERT INTO schema_version VALUES (7, 'future', 'x')")
+    before = history_file.read_bytes()
+    code, _, err = run_server(history_file)
+    assert code == 2
+    assert_one_line_error(err, str(history_file), "newer LocalChat", "schema 7")
+    assert history_file.read_bytes() == before
+
+
+def test_run_server_refuses_an_unwritable_file(history_file: Path) -> None:
+    with unwritable(history_file):
+        code, _, err = run_server(history_file)
+    assert code == 2
+    assert_one_line_error(err, str(history_file))
+
+
+def test_run_server_refuses_a_file_another_server_uses(history_file: Path) -> None:
+    store = SqliteMessageStore.open(history_file)
+    try:
+        code, _, err = run_server(history_file)
+    finally:
+        store.close()
+    assert code == 2
+    assert_one_line_error(err, str(history_file), "in use by another LocalChat server")
+
+
+def test_run_server_refuses_store_and_no_store_together(tmp_path: Path) -> None:
+    code, _, err = run_server(tmp_path / "x.db", "--no-store")
+    assert code == 2
+    assert_one_line_error(err, "--store and --no-store exclude each other")

@@ -1,0 +1,241 @@
+"""Group commit in the dispatcher: commit before echo, one commit per batch, and what a
+failing store does to a batch (the senders hear ``store_unavailable``, seq stays contiguous)."""
+
+from __future__ import annotations
+
+import collections
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from localchat.app.commit_stats import CommitStats
+from localchat.domain.commands import (
+    FetchHistory,
+    JoinRoom,
+    LeaveRoom,
+    ListRooms,
+    PostMessage,
+    Register,
+)
+from localchat.domain.events import (
+    CommandRejected,
+    HistoryFetched,
+    RoomsListed,
+    UserJoined,
+    Welcomed,
+)
+from localchat.domain.model import SessionId
+from localchat.domain.names import RoomName
+from localchat.ports.store import Commit
+from tests.fakes import BreakableStore
+from tests.helpers import wait_until
+from tests.recording import Harness, posted, rejections
+
+LOBBY = RoomName.parse("#lobby")
+ROOM_X = RoomName.parse("#x")
+
+
+def say(text: str, room: RoomName = LOBBY) -> PostMessage:
+    return PostMessage(text=text, room=room)
+
+
+def test_one_commit_per_batch_and_nothing_delivered_before_it_is_durable() -> None:
+    store = BreakableStore()
+    core = Harness(store)
+    ada, bob = core.register("ada"), core.register("bob")
+    commits_before = store.commits
+    core.run([(who, say(f"{who}-{i}")) for i in range(5) for who in (ada, bob)])
+    assert store.commits == commits_before + 1
+    assert core.transport.delivered_before_durable == []
+    assert [seq for _, seq, _ in posted(core.transport.take(ada))] == list(range(1, 11))
+    assert core.dispatcher.commit_stats.sizes == collections.Counter({10: 1})
+
+
+def test_a_failed_commit_is_told_to_the_senders_alone_and_seq_is_reused() -> None:
+    store = BreakableStore()
+    core = Harness(store)
+    ada, bob = core.register("ada"), core.register("bob")
+    core.run([(ada, say("kept"))])
+    core.transport.take(ada), core.transport.take(bob)
+
+    store.broken = True
+    core.run([(ada, say("lost a")), (bob, say("lost b")), (ada, say("lost c"))])
+    ada_events, bob_events = core.transport.take(ada), core.transport.take(bob)
+    assert rejections(ada_events) == ["store_unavailable", "store_unavailable"]
+    assert rejections(bob_events) == ["store_unavailable"]
+    assert posted(ada_events) == posted(bob_events) == []
+    assert all(not e.fatal for e in ada_events if isinstance(e, CommandRejected))
+    assert core.dispatcher.commit_stats.failed == 1
+
+    store.broken = False
+    core.run([(bob, say("after"))])
+    assert posted(core.transport.take(ada)) == [("#lobby", 2, "after")]
+    assert [m.text for m in store.durable] == ["kept", "after"]
+
+
+def test_other_events_of_a_failed_batch_go_out_without_the_lost_messages() -> None:
+    store = BreakableStore()
+    core = Harness(store)
+    ada = core.register("ada")
+    core.run([(ada, say("kept"))])
+    core.transport.take(ada)
+
+    store.broken = True
+    cyd = core.dispatcher.open_session(core.transport)
+    core.run([(ada, say("lost")), (cyd, Register(name="cyd", protocol=1))])
+    cyd_events = core.transport.take(cyd)
+    assert isinstance(cyd_events[0], Welcomed)
+    (page,) = [e for e in cyd_events if isinstance(e, HistoryFetched)]
+    assert [m.text for m in page.messages] == ["kept"]
+    ada_events = core.transport.take(ada)
+    assert rejections(ada_events) == ["store_unavailable"]
+    assert [e.name for e in ada_events if isinstance(e, UserJoined)] == ["cyd"]
+
+
+def test_each_room_rewinds_to_its_own_last_durable_seq() -> None:
+    store = BreakableStore()
+    core = Harness(store)
+    ada = core.register("ada")
+    core.run([(ada, JoinRoom(room=ROOM_X)), (ada, say("x1", ROOM_X)), (ada, say("l1"))])
+    store.broken = True
+    core.run([(ada, say("x2", ROOM_X)), (ada, say("l2")), (ada, say("x3", ROOM_X))])
+    store.broken = False
+    core.transport.take(ada)
+    core.run([(ada, say("x2 again", ROOM_X)), (ada, say("l2 again"))])
+    assert posted(core.transport.take(ada)) == [("#x", 2, "x2 again"), ("#lobby", 2, "l2 again")]
+
+
+def test_a_room_deleted_in_the_failed_batch_starts_again_from_its_durable_seq() -> None:
+    store = BreakableStore()
+    core = Harness(store)
+    ada = core.register("ada")
+    core.run([(ada, JoinRoom(room=ROOM_X)), (ada, say("x1", ROOM_X))])
+    store.broken = True
+    core.run([(ada, say("x2", ROOM_X)), (ada, LeaveRoom(room=ROOM_X))])
+    store.broken = False
+    core.transport.take(ada)
+    core.run([(ada, JoinRoom(room=ROOM_X)), (ada, say("x2 again", ROOM_X))])
+    events = core.transport.take(ada)
+    (page,) = [e for e in events if isinstance(e, HistoryFetched)]
+    assert [m.seq for m in page.messages] == [1]
+    assert posted(events) == [("#x", 2, "x2 again")]
+
+
+def test_a_store_that_cannot_be_read_refuses_history_but_not_the_join() -> None:
+    store = BreakableStore()
+    core = Harness(store)
+    ada, bob = core.register("ada"), core.register("bob")
+    core.run([(bob, JoinRoom(room=ROOM_X))])
+    store.reads_broken = True
+    core.transport.take(ada)
+    core.run(
+        [
+            (ada, JoinRoom(room=ROOM_X)),
+            (ada, FetchHistory(room=ROOM_X)),
+            (ada, JoinRoom(room=RoomName.parse("#new"))),
+            (ada, ListRooms()),
+        ]
+    )
+    events = core.transport.take(ada)
+    assert isinstance(events[0], UserJoined)
+    assert rejections(events) == ["store_unavailable"] * 3
+    (rooms,) = [e for e in events if isinstance(e, RoomsListed)]
+    assert [r.room.canonical for r in rooms.rooms] == ["#lobby", "#x"]
+
+
+class GatedStore(BreakableStore):
+    """Commits of non-empty groups wait at a gate while it is closed, as a slow fsync."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_commit = threading.Event()
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def seal(self) -> Commit:
+        commit = super().seal()
+        pending = self.pending
+
+        def gated() -> None:
+            if pending:
+                self.in_commit.set()
+                self.gate.wait(5)
+            commit()
+
+        return gated
+
+
+@pytest.fixture
+def gated() -> Iterator[tuple[GatedStore, Harness, SessionId]]:
+    """A started dispatcher whose store commits wait at a closed gate; ada is registered."""
+    store = GatedStore()
+    core = Harness(store)
+    ada = core.register("ada")
+    store.gate.clear()
+    core.dispatcher.start()
+    yield store, core, ada
+    store.gate.set()
+    core.dispatcher.stop()
+
+
+def test_messages_arriving_during_a_commit_are_committed_together(
+    gated: tuple[GatedStore, Harness, SessionId],
+) -> None:
+    store, core, ada = gated
+    core.dispatcher.submit([(ada, say("first"))])
+    assert store.in_commit.wait(5)
+    for text in ("second", "third", "fourth"):
+        core.dispatcher.submit([(ada, say(text))])
+    store.gate.set()
+    wait_until(lambda: len(posted(core.transport.events[ada])) == 4, what="four echoes")
+    assert core.dispatcher.commit_stats.sizes == collections.Counter({1: 1, 3: 1})
+    assert core.transport.delivered_before_durable == []
+
+
+def test_events_behind_a_running_commit_wait_for_it(
+    gated: tuple[GatedStore, Harness, SessionId],
+) -> None:
+    store, core, ada = gated
+    core.dispatcher.submit([(ada, say("first"))])
+    assert store.in_commit.wait(5)
+    ran = core.dispatcher.commands
+    core.dispatcher.submit([(ada, ListRooms())])
+    wait_until(lambda: core.dispatcher.commands == ran + 1, what="list_rooms run")
+    core.dispatcher.submit([(ada, say("second"))])
+    store.gate.set()
+    wait_until(lambda: len(core.transport.events[ada]) == 3, what="three events")
+    kinds = [type(e).__name__ for e in core.transport.events[ada]]
+    assert kinds == ["MessagePosted", "RoomsListed", "MessagePosted"]
+
+
+def test_a_failed_commit_withdraws_the_group_waiting_behind_it(
+    gated: tuple[GatedStore, Harness, SessionId],
+) -> None:
+    store, core, ada = gated
+    store.broken = True
+    core.dispatcher.submit([(ada, say("first"))])
+    assert store.in_commit.wait(5)
+    core.dispatcher.submit([(ada, say("second")), (ada, ListRooms()), (ada, say("third"))])
+    store.gate.set()
+    wait_until(lambda: len(core.transport.events[ada]) == 4, what="four events")
+    kinds = [type(e).__name__ for e in core.transport.events[ada]]
+    assert kinds == ["CommandRejected", "CommandRejected", "RoomsListed", "CommandRejected"]
+    assert rejections(core.transport.events[ada]) == ["store_unavailable"] * 3
+    store.broken = False
+    core.dispatcher.submit([(ada, say("again"))])
+    wait_until(lambda: posted(core.transport.events[ada]), what="an echo")
+    assert posted(core.transport.events[ada]) == [("#lobby", 1, "again")]
+    assert core.dispatcher.commit_stats.failed == 1
+
+
+def test_the_commit_summary_reports_sizes_and_times() -> None:
+    stats = CommitStats()
+    assert stats.describe() == "group commit: no commit, 0 failed"
+    for size, seconds in [(1, 0.0001), (1, 0.0021), (10, 0.004), (320, 0.0305)]:
+        stats.record(size, seconds)
+    stats.failed = 1
+    assert stats.describe() == (
+        "group commit: 4 commits, 332 messages, 1 failed; messages per commit: "
+        "mean 83.0, p50 1, p90 320, max 320; ms per commit: p50 3, p90 31, p99 31, max 31"
+    )
