@@ -138,7 +138,11 @@ def expect_error(client: ChatClient, code: str, timeout: float = 5.0) -> p.Error
 
 
 def round_trip(client: ChatClient, ping_id: Any = "sync", timeout: float = 5.0) -> None:
-    """Ping and read up to the pong: the connection is alive and everything before was read."""
+    """Ping and read up to the pong: the connection is alive, and no error came before it.
+
+    (A pong is answered by the connection itself, so it may overtake answers that go
+    through the chat core.)
+    """
     client.ping(ping_id)
     deadline = time.monotonic() + timeout
     while True:

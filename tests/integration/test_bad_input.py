@@ -209,7 +209,8 @@ def test_an_empty_frame_is_fatal(server: RunningServer) -> None:
     expect_fatal(client, "bad_frame")
     left = watcher.wait_for(p.Left)
     assert (left[0].name, left[0].reason) == ("ada", "disconnected")
-    round_trip(watcher.client)
+    watcher.client.ping("alive")
+    watcher.wait_for(p.Pong, lambda pong: pong.id == "alive")
 
 
 @pytest.mark.parametrize("registered", [True, False], ids=["registered", "before_hello"])
