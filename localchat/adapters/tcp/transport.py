@@ -266,6 +266,8 @@ class TcpServerTransport:
                     wait = min(wait, self._accept_paused_until - now)
                 if self._timers:
                     wait = min(wait, self._timers[0][0] - now)
+                if self._shutdown_deadline is not None:  # never sleep past the deadline
+                    wait = min(wait, self._shutdown_deadline - now)
                 for key, mask in selector.select(max(0.0, wait)):
                     tag = key.data
                     if tag is _LISTENER:
