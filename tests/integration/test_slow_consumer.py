@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from localchat.adapters.memory.store import InMemoryMessageStore
 from localchat.adapters.tcp.client import ChatClient, ConnectionClosed
 from localchat.adapters.wire import packets as p
-from localchat.adapters.wire.schema import ServerPacket
+from localchat.adapters.wire.framing import FrameDecoder
+from localchat.adapters.wire.schema import ServerPacket, parse_server_packet
 from tests.conftest import RunningServer
-from tests.integration.support import hello_frame, read_raw, vm_rss_kib
+from tests.integration.support import Inbox, hello_frame, read_raw, vm_rss_kib
 
 SENDERS = 3
 TEXT_CHARS = 16_000
@@ -119,3 +120,59 @@ def test_a_client_that_never_reads_is_dropped_alone(
     assert len(errors) <= 1
     assert isinstance(missed[0], p.Welcome)
     assert server.server.service.user_count == SENDERS
+
+
+def test_a_slow_reader_gets_slow_consumer_on_a_frame_boundary(
+    start_server: Callable[..., RunningServer],
+) -> None:
+    """A client that reads, but too slowly: its stream ends with a whole ``slow_consumer``
+    frame right after the last whole frame, never with a cut frame followed by the error."""
+    server = start_server(
+        max_outbound_bytes=64 * 1024, store=InMemoryMessageStore(keep_per_room=10)
+    )
+    slow = socket.socket()
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    slow.connect(("127.0.0.1", server.port))
+    slow.sendall(hello_frame("slow"))
+    stream = bytearray()
+    stop = threading.Event()
+
+    def read_slowly() -> None:
+        while not stop.wait(0.002):  # about 4 MB/s: slower than the room
+            try:
+                data = slow.recv(8000)
+            except OSError:
+                return
+            if not data:
+                return
+            stream.extend(data)
+
+    reader = threading.Thread(target=read_slowly)
+    reader.start()
+    try:
+        talkers = [Inbox(server.connect(f"talker{i}")) for i in range(3)]
+        for round_number in range(5000):
+            if talkers[0].of_type(p.Left):
+                break
+            for talker in talkers:
+                talker.client.say(f"{round_number} " + "y" * 3000)
+        talkers[0].wait_for(p.Left)
+        reader.join(10)
+        assert not reader.is_alive(), "the server did not close the slow client"
+    finally:
+        stop.set()
+        reader.join(2)
+        slow.close()
+
+    decoder = FrameDecoder(1 << 24)
+    decoder.receive_data(bytes(stream))
+    decoder.receive_eof()
+    packets = []
+    while (payload := decoder.next_frame()) is not None:  # raises on a cut frame
+        packets.append(parse_server_packet(payload))  # raises on garbage
+    assert isinstance(packets[0], p.Welcome)
+    assert isinstance(packets[-1], p.Error)
+    assert (packets[-1].code, packets[-1].fatal) == ("slow_consumer", True)
+    assert len([x for x in packets if isinstance(x, p.Error)]) == 1
+    (left,) = talkers[1].wait_for(p.Left)
+    assert (left.name, left.reason) == ("slow", "disconnected")

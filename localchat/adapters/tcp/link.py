@@ -6,12 +6,18 @@ The dispatcher thread appends encoded events to :attr:`TcpLink.batch` (no lock: 
 does) and, once per dispatcher batch, sends them. Bytes the kernel would not take wait in
 :attr:`TcpLink.unsent`, guarded by :attr:`TcpLink.lock`, until the I/O thread sees the
 socket writable.
+
+:attr:`TcpLink.head` remembers where the first whole frame in ``unsent`` starts: when a
+slow client is dropped, everything queued is discarded except the end of the frame it has
+started to receive, so the ``slow_consumer`` error that follows starts on a frame boundary
+(otherwise the client would read it as part of a cut frame: garbage).
 """
 
 from __future__ import annotations
 
 import enum
 import socket
+import struct
 import threading
 
 from localchat.adapters.wire.connection import ServerConnection
@@ -31,6 +37,7 @@ class TcpLink:
         "conn",
         "dead",
         "deadline",
+        "head",
         "lock",
         "mask",
         "peer",
@@ -39,6 +46,7 @@ class TcpLink:
         "sock",
         "state",
         "unsent",
+        "welcomed",
     )
 
     def __init__(
@@ -53,6 +61,8 @@ class TcpLink:
         """Frames queued by the dispatcher since its last flush (dispatcher thread only)."""
         self.unsent = bytearray()
         """Bytes the kernel has not taken yet (under :attr:`lock`)."""
+        self.head = 0
+        """How many bytes at the front of :attr:`unsent` end a frame already partly sent."""
         self.dead = False
         """Set when no more output may be queued (closed, failed, overflowed)."""
         self.state = LinkState.OPEN
@@ -62,6 +72,8 @@ class TcpLink:
         """Selector events currently registered (I/O thread only)."""
         self.pending = True
         """Not registered yet: counts against the transport's ``max_pending``."""
+        self.welcomed = False
+        """Set by the dispatcher thread when it queues ``welcome`` (I/O thread reads it)."""
 
     def __repr__(self) -> str:
         return f"<TcpLink {self.session} {self.peer} {self.state.value}>"
@@ -75,10 +87,12 @@ class TcpLink:
             if self.unsent:
                 self.unsent += data
                 sent = self.sock.send(self.unsent)
+                self.head = _partial_frame_left(self.unsent, self.head, sent)
                 del self.unsent[:sent]
             else:
                 sent = self.sock.send(data)
                 if sent < len(data):
+                    self.head = _partial_frame_left(data, 0, sent)
                     self.unsent += memoryview(data)[sent:]
         except BlockingIOError:
             if not self.unsent:
@@ -87,3 +101,28 @@ class TcpLink:
             self.dead = True
             return False
         return True
+
+    def keep_partial_frame(self) -> None:
+        """Discard what is unsent, except the end of the frame the peer has started to get.
+
+        Must hold :attr:`lock`. Whatever is queued next starts on a frame boundary.
+        """
+        del self.unsent[self.head :]
+
+
+_unpack_length = struct.Struct(">I").unpack_from
+
+
+def _partial_frame_left(buffer: bytes | bytearray, head: int, sent: int) -> int:
+    """``buffer`` holds ``head`` bytes ending a frame, then whole frames; after its first
+    ``sent`` bytes went out, how many bytes of a partly sent frame remain at the front?
+
+    Walks only the frame headers that were sent: this runs on partial sends alone.
+    """
+    if sent <= head:
+        return head - sent
+    position = head
+    while position < sent:
+        (length,) = _unpack_length(buffer, position)
+        position += 4 + length
+    return position - sent
