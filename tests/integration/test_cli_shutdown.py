@@ -54,7 +54,7 @@ def test_a_signal_shuts_the_server_down(
 def test_clients_that_do_not_read_cannot_hold_the_server_up(
     server_process: Callable[..., ServerProcess],
 ) -> None:
-    server = server_process("--host", "127.0.0.1", "--port", "0")
+    server = server_process("--host", "127.0.0.1", "--port", "0", "--rate-limit", "0")
     host, port = server.address()
     stubborn = []
     for index in range(3):  # registered, then neither reading nor closing
