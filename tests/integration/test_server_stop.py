@@ -42,3 +42,22 @@ def test_stop_tells_everyone_and_finishes_within_its_timeout(
         sock.close()
         assert isinstance(packets[-1], p.Error)
         assert (packets[-1].code, packets[-1].fatal) == ("shutting_down", True)
+
+
+def test_a_restarted_server_gets_its_port_back(start_server: Callable[..., RunningServer]) -> None:
+    """SO_REUSEADDR: connections the old server closed (now in TIME_WAIT) do not keep a new
+    server from listening on the same port."""
+    first = start_server()
+    port = first.port
+    clients = [first.connect(f"user{i}") for i in range(3)]
+    clients[0].say("before the restart")
+    first.server.stop(timeout=2)  # the server closes first: TIME_WAIT is on its side
+    for client in clients:
+        client.close()
+    second = start_server(port=port)
+    assert second.port == port
+    again = second.connect("user0")
+    again.say("after the restart")
+    message = again.receive(timeout=5)
+    assert isinstance(message, p.ChatMessage)
+    assert (message.seq, message.text) == (1, "after the restart")
