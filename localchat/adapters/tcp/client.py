@@ -13,6 +13,7 @@ so one thread may block in :meth:`receive` while another sends.
 
 from __future__ import annotations
 
+import selectors
 import socket
 import threading
 import time
@@ -26,6 +27,9 @@ from localchat.adapters.wire.schema import ServerPacket, encode_packet, parse_se
 PROTOCOL_VERSION = 1
 CLIENT_MAX_FRAME_BYTES = 16 * 1024 * 1024
 """Server frames up to this size are accepted (user lists of big rooms exceed 64 KiB)."""
+
+_Selector = getattr(selectors, "PollSelector", selectors.SelectSelector)
+"""poll(2) where there is one: no descriptor of its own, no FD_SETSIZE limit."""
 
 
 class ClientError(Exception):
@@ -49,7 +53,13 @@ class ChatClient:
     """One connection to a LocalChat server."""
 
     def __init__(self, sock: socket.socket) -> None:
+        # The socket stays blocking: receive() keeps its deadline with poll, because a
+        # socket timeout, shared by both directions, would also cut short a send blocked
+        # in another thread (leaving half a frame on the wire).
+        sock.settimeout(None)
         self._sock = sock
+        self._readable = _Selector()
+        self._readable.register(sock, selectors.EVENT_READ)
         self._decoder = FrameDecoder(CLIENT_MAX_FRAME_BYTES)
         self._send_lock = threading.Lock()
         self._closed = False
@@ -167,17 +177,14 @@ class ChatClient:
     def _read(self, deadline: float | None) -> None:
         if self._eof:
             raise ConnectionClosed("the server closed the connection")
-        if deadline is None:
-            self._sock.settimeout(None)
-        else:
+        if self._closed:
+            raise ConnectionClosed("the client closed the connection")
+        if deadline is not None:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0 or not self._readable.select(remaining):
                 raise TimeoutError("no packet in time")
-            self._sock.settimeout(remaining)
         try:
             data = self._sock.recv(65_536)
-        except TimeoutError:
-            raise
         except OSError as error:
             raise ConnectionClosed(f"connection lost: {error}") from error
         if not data:
