@@ -9,9 +9,7 @@ from __future__ import annotations
 import logging
 import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -29,6 +27,7 @@ from localchat.app.cli_client import register as register_client_commands
 from localchat.app.cli_store import register_store_commands
 from localchat.app.netinfo import lan_addresses, raise_open_file_limit
 from localchat.app.settings import LogLevel, Settings, SettingsError, load_settings
+from localchat.app.stop_signals import StopSignals
 from localchat.ports.store import StoreError
 
 app = typer.Typer(
@@ -226,33 +225,28 @@ def run_server(
     configure_logging(settings.log_level)
     raise_open_file_limit()
 
-    stop = threading.Event()
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
-    try:
-        server.start()
-    except OSError as error:
-        server.store.close()
-        raise fail(
-            f"cannot listen on {settings.host}:{settings.port}: {error.strerror or error}"
-        ) from None
-    _announce_store(store_path(settings))
-    _announce(settings, server.addresses())
-    cli_lan.announce_tls(certificate)
-    advertiser = cli_lan.start_advertising(settings, server, certificate)
-    logging.getLogger("localchat").info(
-        "server %r ready (protocol 1, max %d clients)", server_name(settings), settings.max_clients
-    )
-    while not stop.wait(3600):
-        pass
-    logging.getLogger("localchat").info("shutting down")
-    if advertiser is not None:
-        advertiser.close()
-    server.stop(SHUTDOWN_SECONDS)
+    with StopSignals() as stop:  # before any thread starts: see stop_signals.py
+        try:
+            server.start()
+        except OSError as error:
+            server.store.close()
+            raise fail(
+                f"cannot listen on {settings.host}:{settings.port}: {error.strerror or error}"
+            ) from None
+        _announce_store(store_path(settings))
+        _announce(settings, server.addresses())
+        cli_lan.announce_tls(certificate)
+        advertiser = cli_lan.start_advertising(settings, server, certificate)
+        logging.getLogger("localchat").info(
+            "server %r ready (protocol 1, max %d clients)",
+            server_name(settings),
+            settings.max_clients,
+        )
+        signum = stop.wait()
+        logging.getLogger("localchat").info("%s: shutting down", signal.Signals(signum).name)
+        if advertiser is not None:
+            advertiser.close()
+        server.stop(SHUTDOWN_SECONDS)
 
 
 register_client_commands(app)

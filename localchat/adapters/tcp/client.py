@@ -28,6 +28,7 @@ OpenSSL.
 from __future__ import annotations
 
 import ipaddress
+import selectors
 import socket
 import ssl
 import threading
@@ -51,6 +52,9 @@ PLAIN_ANSWER_SECONDS = 1.0
 """How long to wait for the rest of a plain-text answer to our TLS ClientHello."""
 REFUSALS_WITHOUT_TLS = frozenset({"server_full", "shutting_down"})
 """Codes a TLS server may send in plain text before any handshake (no room for one)."""
+
+_Selector = getattr(selectors, "PollSelector", selectors.SelectSelector)
+"""poll(2) where there is one: no descriptor of its own, no FD_SETSIZE limit."""
 
 
 class ClientError(Exception):
@@ -173,7 +177,13 @@ class ChatClient:
     """One connection to a LocalChat server."""
 
     def __init__(self, sock: socket.socket) -> None:
+        # The socket stays blocking: receive() keeps its deadline with poll, because a
+        # socket timeout, shared by both directions, would also cut short a send blocked
+        # in another thread (leaving half a frame on the wire).
+        sock.settimeout(None)
         self._sock = sock
+        self._readable = _Selector()
+        self._readable.register(sock, selectors.EVENT_READ)
         self._decoder = FrameDecoder(CLIENT_MAX_FRAME_BYTES)
         self._send_lock = threading.Lock()
         self._tls: TlsChannel | None = None
@@ -327,17 +337,14 @@ class ChatClient:
     def _read(self, deadline: float | None) -> None:
         if self._eof:
             raise ConnectionClosed("the server closed the connection")
-        if deadline is None:
-            self._sock.settimeout(None)
-        else:
+        if self._closed:
+            raise ConnectionClosed("the client closed the connection")
+        if deadline is not None:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0 or not self._readable.select(remaining):
                 raise TimeoutError("no packet in time")
-            self._sock.settimeout(remaining)
         try:
             data = self._sock.recv(65_536)
-        except TimeoutError:
-            raise
         except OSError as error:
             raise ConnectionClosed(f"connection lost: {error}") from error
         if not data:
@@ -397,6 +404,8 @@ class ChatClient:
             ) from None
         except OSError as error:
             raise ConnectionClosed(f"connection to {address} lost: {error}") from error
+        finally:
+            sock.settimeout(None)  # blocking again: receive() keeps deadlines with poll
         fingerprint = channel.peer_fingerprint()
         if fingerprint is None:  # pragma: no cover - a TLS server always sends a certificate
             raise TlsFailed(f"{address} presented no certificate")

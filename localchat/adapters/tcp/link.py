@@ -6,13 +6,21 @@ The dispatcher thread appends encoded events to :attr:`TcpLink.batch` (no lock: 
 does) and, once per dispatcher batch, sends them. Bytes the kernel would not take wait in
 :attr:`TcpLink.unsent`, guarded by :attr:`TcpLink.lock`, until the I/O thread sees the
 socket writable.
+
+:attr:`TcpLink.head` remembers where the first whole unit of ``unsent`` starts (a frame on
+plain TCP, a TLS record with TLS): when a slow client is dropped, everything queued is
+discarded except the end of the unit it has started to receive, so the ``slow_consumer``
+error that follows starts on a boundary (otherwise the client would read it as part of a cut
+frame or record: garbage, or a TLS failure).
 """
 
 from __future__ import annotations
 
 import enum
 import socket
+import struct
 import threading
+from collections.abc import Callable
 
 from localchat.adapters.tls.channel import TlsChannel
 from localchat.adapters.wire.connection import ServerConnection
@@ -30,8 +38,10 @@ class TcpLink:
     __slots__ = (
         "batch",
         "conn",
+        "cut",
         "dead",
         "deadline",
+        "head",
         "lock",
         "mask",
         "peer",
@@ -39,9 +49,9 @@ class TcpLink:
         "session",
         "sock",
         "state",
-        "stream_cut",
         "tls",
         "unsent",
+        "welcomed",
     )
 
     def __init__(
@@ -61,6 +71,10 @@ class TcpLink:
         """Frames queued by the dispatcher since its last flush (dispatcher thread only)."""
         self.unsent = bytearray()
         """Bytes the kernel has not taken yet (under :attr:`lock`)."""
+        self.head = 0
+        """How many bytes at the front of :attr:`unsent` end a unit already partly sent."""
+        self.cut = False
+        """Queued output was thrown away (see :meth:`keep_partial_unit`)."""
         self.dead = False
         """Set when no more output may be queued (closed, failed, overflowed)."""
         self.state = LinkState.OPEN
@@ -70,10 +84,10 @@ class TcpLink:
         """Selector events currently registered (I/O thread only)."""
         self.pending = True
         """Not registered yet: counts against the transport's ``max_pending``."""
+        self.welcomed = False
+        """Set by the dispatcher thread when it queues ``welcome`` (I/O thread reads it)."""
         self.tls = tls
         """The TLS session (None for plain TCP, and once a plain client was detected)."""
-        self.stream_cut = False
-        """Unsent bytes were thrown away: the stream may end inside a frame or TLS record."""
 
     def __repr__(self) -> str:
         return f"<TcpLink {self.session} {self.peer} {self.state.value}>"
@@ -101,17 +115,22 @@ class TcpLink:
             data = tls.encrypt(data)
         self.unsent += data
 
-    def discard_unsent(self) -> None:
-        """Throw away what the kernel has not taken (under :attr:`lock`)."""
-        if self.unsent:
-            self.stream_cut = True
-            self.unsent.clear()
+    def keep_partial_unit(self) -> None:
+        """Discard what is unsent, except the end of the frame (or TLS record) the peer has
+        started to get. Must hold :attr:`lock`. What is queued next starts on a boundary."""
+        if len(self.unsent) > self.head:
+            self.cut = True
+            del self.unsent[self.head :]
 
-    def send_last_words(self, frame: bytes) -> None:
-        """Best effort, before a close: send ``frame`` if the stream can still carry it."""
-        if self.stream_cut and self.tls is not None:
-            return  # a cut TLS record would make the client drop the whole stream anyway
-        self.send_now(frame)
+    @property
+    def can_say_more(self) -> bool:
+        """Whether a frame queued now can still reach the peer intact.
+
+        On plain TCP it can (it starts on a frame boundary). Over TLS, once records were
+        thrown away it cannot: TLS numbers records implicitly, so the peer would reject the
+        next one as forged.
+        """
+        return self.tls is None or not self.cut
 
     def send_wire(self, data: bytes | bytearray) -> bool:
         """Send bytes as they go on the wire (ciphertext with TLS); see :meth:`send_now`."""
@@ -119,10 +138,12 @@ class TcpLink:
             if self.unsent:
                 self.unsent += data
                 sent = self.sock.send(self.unsent)
+                self.head = self._partial_left(self.unsent, self.head, sent)
                 del self.unsent[:sent]
             elif data:
                 sent = self.sock.send(data)
                 if sent < len(data):
+                    self.head = self._partial_left(data, 0, sent)
                     self.unsent += memoryview(data)[sent:]
         except BlockingIOError:
             if not self.unsent:
@@ -131,3 +152,41 @@ class TcpLink:
             self.dead = True
             return False
         return True
+
+    def _partial_left(self, buffer: bytes | bytearray, head: int, sent: int) -> int:
+        if self.tls is None:
+            return partial_unit_left(buffer, head, sent, _frame_size)
+        return partial_unit_left(buffer, head, sent, _record_size)
+
+
+_unpack_frame_length = struct.Struct(">I").unpack_from
+_unpack_record_length = struct.Struct(">H").unpack_from
+
+
+def _frame_size(buffer: bytes | bytearray, position: int) -> int:
+    """A LocalChat frame: a 4-byte big-endian length, then the payload."""
+    (length,) = _unpack_frame_length(buffer, position)
+    return 4 + int(length)
+
+
+def _record_size(buffer: bytes | bytearray, position: int) -> int:
+    """A TLS record: type (1), version (2), a 2-byte big-endian length, then the fragment."""
+    (length,) = _unpack_record_length(buffer, position + 3)
+    return 5 + int(length)
+
+
+UnitSize = Callable[[bytes | bytearray, int], int]
+
+
+def partial_unit_left(buffer: bytes | bytearray, head: int, sent: int, unit_size: UnitSize) -> int:
+    """``buffer`` holds ``head`` bytes ending a unit, then whole units; after its first
+    ``sent`` bytes went out, how many bytes of a partly sent unit remain at the front?
+
+    Walks only the headers of units that were sent: this runs on partial sends alone.
+    """
+    if sent <= head:
+        return head - sent
+    position = head
+    while position < sent:
+        position += unit_size(buffer, position)
+    return position - sent

@@ -47,7 +47,6 @@ from localchat.adapters.wire.errors import ShuttingDown, SlowConsumer, TlsRequir
 from localchat.adapters.wire.schema import (
     EventEncoder,
     domain_error_frame,
-    protocol_error_frame,
 )
 from localchat.domain.commands import Command
 from localchat.domain.errors import ServerFull
@@ -211,6 +210,10 @@ class TcpServerTransport:
         if kind is MessagePosted:
             return
         if kind is Welcomed:
+            for session in recipients:
+                link = links.get(session)
+                if link is not None:
+                    link.welcomed = True  # before the send: see _recount_pending
             self._after_flush(_REGISTERED, recipients)
         elif kind is SessionClosed or (kind is CommandRejected and event.fatal):  # type: ignore[union-attr]
             self._after_flush(_CLOSE, recipients)
@@ -264,7 +267,7 @@ class TcpServerTransport:
     def _overflowed(self, link: TcpLink) -> None:
         """Under ``link.lock``: the client reads too slowly; drop it, and only it."""
         link.dead = True
-        link.discard_unsent()
+        link.keep_partial_unit()
         self._later.append((_OVERFLOW, link))
 
     def _wake(self, *, force: bool = False) -> None:
@@ -293,6 +296,8 @@ class TcpServerTransport:
                     wait = min(wait, self._accept_paused_until - now)
                 if self._timers:
                     wait = min(wait, self._timers[0][0] - now)
+                if self._shutdown_deadline is not None:  # never sleep past the deadline
+                    wait = min(wait, self._shutdown_deadline - now)
                 for key, mask in selector.select(max(0.0, wait)):
                     tag = key.data
                     if tag is _LISTENER:
@@ -368,6 +373,8 @@ class TcpServerTransport:
             except OSError:
                 pass
             if self._pending >= self._options.max_pending:
+                self._recount_pending()
+            if self._pending >= self._options.max_pending:
                 try:
                     sock.send(domain_error_frame(ServerFull("too many connections are waiting")))
                 except OSError:
@@ -385,6 +392,18 @@ class TcpServerTransport:
             self._set_interest(link)
             self._schedule(link.conn.next_deadline(), session)
             log.debug("connection %s from %s", session, peer)
+
+    def _recount_pending(self) -> None:
+        """Stop counting connections whose ``welcome`` the dispatcher has already sent.
+
+        ``_REGISTERED`` reaches this thread only after the sends, so a client may have its
+        welcome, and the next client may connect, before we hear of it. Runs only at the
+        limit, so its cost does not matter.
+        """
+        for link in self._links.values():
+            if link.pending and link.welcomed:
+                link.pending = False
+        self._pending = sum(1 for link in self._links.values() if link.pending)
 
     def _schedule(self, when: float, session: SessionId) -> None:
         self._timer_order += 1
@@ -536,15 +555,18 @@ class TcpServerTransport:
                 self._close(link)
 
     def _drop_slow(self, link: TcpLink) -> None:
-        """Send ``slow_consumer`` as far as the kernel takes it, then close at once."""
+        """Discard what is queued (but the end of the frame in flight), then close after
+        ``slow_consumer`` is sent, as far as the client reads it within the drain time."""
         log.info("dropping %r: slow consumer", link)
         link.conn.end(SlowConsumer(), LeaveReason.DISCONNECTED)
         self._collect(link)
         with link.lock:
             link.dead = True
-            link.discard_unsent()
-            link.send_last_words(protocol_error_frame(SlowConsumer()))
-        self._close(link)
+            link.keep_partial_unit()
+            farewell = link.conn.take_output()  # the slow_consumer error frame
+            if link.can_say_more:
+                link.enqueue(farewell)
+        self._drain(link)
 
     def _drain(self, link: TcpLink) -> None:
         """Closing: send what is queued (at most :data:`DRAIN_SECONDS`), then FIN."""

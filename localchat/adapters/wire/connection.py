@@ -244,7 +244,10 @@ class ServerConnection:
                     self._held = payload  # delayed, never dropped
                     return
                 self._held = None
-                self._last_heard = now  # a frame taken from a flood backlog is news too
+                # A frame flood control held back counts as heard when it is processed:
+                # a client metered out for longer than idle_timeout is not silent.
+                self._last_heard = now
+                self._ping_sent_at = None
                 self._registered_frame(payload)
             else:
                 self._first_frame(payload)

@@ -1,0 +1,82 @@
+"""SIGTERM and SIGINT stop the real ``localchat run-server`` process (PROTOCOL.md §2):
+every client gets fatal ``shutting_down``, nobody gets ``left``, exit code 0 within 5 s."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import time
+from collections.abc import Callable
+
+import pytest
+
+from localchat.adapters.tcp.client import ChatClient
+from localchat.adapters.wire import packets as p
+from tests.integration.support import ServerProcess, expect_closed, hello_frame
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_shuts_the_server_down(
+    server_process: Callable[..., ServerProcess], signum: int
+) -> None:
+    server = server_process("--host", "127.0.0.1", "--port", "0")
+    host, port = server.address()
+    assert host == "127.0.0.1"
+    clients = [ChatClient.connect(host, port, name=name) for name in ("ada", "bob", "carol")]
+    try:
+        for client in clients[:2]:
+            client.join("#den")
+            while not isinstance(client.receive(timeout=5), p.UserList):
+                pass
+        clients[0].say("before", room="#den")
+        for client in clients[:2]:
+            while not isinstance(packet := client.receive(timeout=5), p.ChatMessage):
+                pass
+            assert packet.text == "before"
+
+        started = time.monotonic()
+        server.process.send_signal(signum)
+        for client in clients:
+            packets = expect_closed(client, timeout=5)
+            client.close()
+            assert isinstance(packets[-1], p.Error), packets
+            assert (packets[-1].code, packets[-1].fatal) == ("shutting_down", True)
+            assert not [x for x in packets if isinstance(x, p.Left)], packets
+        assert server.process.wait(5) == 0
+        assert time.monotonic() - started < 5
+        stderr = server.stderr()
+        assert "Traceback" not in stderr, stderr
+    finally:
+        for client in clients:
+            client.close()
+
+
+def test_clients_that_do_not_read_cannot_hold_the_server_up(
+    server_process: Callable[..., ServerProcess],
+) -> None:
+    server = server_process("--host", "127.0.0.1", "--port", "0", "--rate-limit", "0")
+    host, port = server.address()
+    stubborn = []
+    for index in range(3):  # registered, then neither reading nor closing
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect((host, port))
+        sock.sendall(hello_frame(f"stubborn{index}"))
+        stubborn.append(sock)
+    stubborn.append(socket.create_connection((host, port)))  # no hello at all
+    talker = ChatClient.connect(host, port, name="talker")
+    try:
+        for _ in range(50):  # fill the stubborn clients' buffers a little
+            talker.say("x" * 3000)
+        while True:
+            packet = talker.receive(timeout=5)
+            if isinstance(packet, p.ChatMessage) and packet.seq == 50:
+                break
+        started = time.monotonic()
+        assert server.stop(signal.SIGTERM, timeout=10) == 0
+        assert time.monotonic() - started < 5
+        assert "Traceback" not in server.stderr()
+    finally:
+        talker.close()
+        for sock in stubborn:
+            sock.close()
