@@ -4,7 +4,6 @@ through stdin: the same presenter as the window, behind the line-based view."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from localchat.adapters.wire import packets as p
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, safe_cli_env
 from tests.helpers import wait_until
 
 
@@ -67,7 +66,7 @@ class TerminalClient:
 @pytest.fixture
 def run_terminal(tmp_path: Path) -> Iterator[Callable[..., TerminalClient]]:
     started: list[TerminalClient] = []
-    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    env = safe_cli_env(XDG_CONFIG_HOME=str(tmp_path / "config"))
     env.pop("LOCALCHAT_PASSWORD", None)
 
     def run(*args: str, **extra_env: str) -> TerminalClient:
@@ -114,7 +113,12 @@ def test_a_scripted_session_chats_joins_and_quits_cleanly(
     assert "Traceback" not in errors
 
     saved = json.loads((tmp_path / "config" / "localchat" / "client.json").read_text())
-    assert saved == {"host": "127.0.0.1", "port": chat_server.port, "name": "tess"}
+    assert saved == {
+        "host": "127.0.0.1",
+        "port": chat_server.port,
+        "name": "tess",
+        "recent": [{"label": "", "host": "127.0.0.1", "port": chat_server.port}],
+    }
 
 
 def test_without_flags_it_asks_with_the_last_values_as_defaults(
