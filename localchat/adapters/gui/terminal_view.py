@@ -162,7 +162,6 @@ class TerminalChatView:
         self._outbox: list[str] = []
         self._titles: dict[str, str] = {}
         self._question: Question | None = None
-        self._security: str | None = None
 
     # -- running --------------------------------------------------------------------------------
 
@@ -279,9 +278,7 @@ class TerminalChatView:
         self._banner = text
 
     def set_security(self, text: str, *, warning: bool) -> None:
-        if text != self._security:
-            self._print(f"{'!!!' if warning else '***'} {text}")
-        self._security = text
+        pass  # no status line here: the presenter also says it in the log
 
     def ask(self, question: Question) -> None:
         self._question = question

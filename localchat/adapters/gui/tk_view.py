@@ -34,6 +34,7 @@ DIALOG_REFRESH_MS = 250
 BANNER_COLOURS = ("#fff3cd", "#5c4400")
 DANGER = "#b00020"
 WRAP = 520
+FINGERPRINT_SAMPLE = "SHA256:" + ":".join(["DD"] * 32)
 _KIND_TAGS = {
     LineKind.SYSTEM: ("system",),
     LineKind.ERROR: ("error",),
@@ -257,6 +258,12 @@ class _Notice:
     """A small window over the others: a title, text, buttons (for questions and alerts)."""
 
     def __init__(self, root: tk.Tk, title: str, *, over: tk.Wm | None, danger: bool) -> None:
+        self.mono = tkfont.nametofont("TkFixedFont", root=root)
+        body_font = tkfont.nametofont("TkDefaultFont", root=root)
+        self.wrap = max(
+            WRAP, body_font.measure(FINGERPRINT_SAMPLE), self.mono.measure(FINGERPRINT_SAMPLE)
+        )
+        """As wide as a fingerprint on one line: people compare them pair by pair."""
         self.window = tk.Toplevel(root)
         self.window.title(title)
         self.window.resizable(False, False)
@@ -272,7 +279,7 @@ class _Notice:
             fg=DANGER if danger else "#000000",
             anchor="w",
             justify="left",
-            wraplength=WRAP,
+            wraplength=self.wrap,
         )
         self.heading.pack(fill="x", pady=(0, 8))
         self.buttons = ttk.Frame(self.body)
@@ -280,7 +287,7 @@ class _Notice:
 
     def paragraph(self, text: str, **options: Any) -> tk.Label:
         label = tk.Label(
-            self.body, text=text, anchor="w", justify="left", wraplength=WRAP, **options
+            self.body, text=text, anchor="w", justify="left", wraplength=self.wrap, **options
         )
         label.pack(fill="x", pady=(0, 8))
         return label
@@ -317,11 +324,14 @@ class TkQuestion(_Notice):
         self.question = question
         self._on_answer = on_answer
         self.paragraph(question.text)
-        self.fingerprint: ttk.Entry | None = None
-        if question.fingerprint:
-            mono = tkfont.nametofont("TkFixedFont", root=root)
-            self.fingerprint = ttk.Entry(
-                self.body, width=len(question.fingerprint) + 1, font=mono, justify="center"
+        self.fingerprint: tk.Entry | None = None
+        if question.fingerprint:  # selectable, so it can be copied and compared
+            self.fingerprint = tk.Entry(
+                self.body,
+                width=len(question.fingerprint) + 2,
+                font=self.mono,
+                justify="center",
+                relief="flat",
             )
             self.fingerprint.insert(0, question.fingerprint)
             self.fingerprint.configure(state="readonly")

@@ -109,7 +109,8 @@ def certificate_changed(address: str, pinned: str, presented: str) -> Alert:
         text=(
             f"The certificate of the server at {address} is not the one you trusted before. "
             "Someone may be intercepting the connection, or the server got a new "
-            f"certificate.\n\nTrusted: {pinned}\nPresented now: {presented}\n\n"
+            f"certificate.\n\nThe certificate you trusted:\n{pinned}\n"
+            f"The certificate presented now:\n{presented}\n\n"
             "LocalChat did not connect. If the server's operator confirms the new "
             f"certificate, run:\n\n    {forget_command(address)}\n\nand connect again."
         ),

@@ -21,7 +21,8 @@ from localchat.adapters.gui.presenter import ChatPresenter
 from localchat.adapters.gui.tk_view import TkChatView
 from localchat.adapters.system_clock import SystemClock
 from localchat.adapters.tcp.session import Backoff, TcpChatSession
-from localchat.ports.session import ConnectTarget, SessionListener
+from localchat.adapters.tls.known_servers import KnownServersTrust, user_known_servers
+from localchat.ports.session import ConnectTarget, ServerDirectory, SessionListener
 
 FAST = Backoff(initial=0.05, maximum=0.3)
 
@@ -43,14 +44,36 @@ def open_fast(target: ConnectTarget, listener: SessionListener) -> TcpChatSessio
     return session
 
 
+def open_fast_tls(target: ConnectTarget, listener: SessionListener) -> TcpChatSession:
+    """Over TLS, checked against the pins in this test's private config directory."""
+    session = TcpChatSession(target, listener, backoff=FAST, known_servers=user_known_servers())
+    session.start()
+    return session
+
+
 class TkClient:
     """One real client window in this process, wired like ``run-client`` but with a fast
-    reconnect backoff."""
+    reconnect backoff (plain TCP unless ``tls``, like the test servers)."""
 
-    def __init__(self, port: int | None, name: str, **target: Any) -> None:
+    def __init__(
+        self,
+        port: int | None,
+        name: str,
+        *,
+        tls: bool = False,
+        directory: ServerDirectory | None = None,
+        **target: Any,
+    ) -> None:
         self.view = TkChatView.open()
         self.root = self.view.root
-        self.presenter = ChatPresenter(self.view, open_fast, clock=SystemClock(), zone=UTC)
+        self.presenter = ChatPresenter(
+            self.view,
+            open_fast_tls if tls else open_fast,
+            clock=SystemClock(),
+            zone=UTC,
+            directory=directory,
+            trust=KnownServersTrust(user_known_servers()),
+        )
         self.view.attach(self.presenter)
         start = (
             None
