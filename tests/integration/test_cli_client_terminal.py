@@ -247,9 +247,9 @@ def test_a_server_without_tls_is_asked_about_once_and_shown_as_not_encrypted(
     observer = chat_server.connect("obs")
     flags = ["--tls", "--host", "127.0.0.1", "--port", str(chat_server.port), "--name", "pat"]
     pat = run_terminal(*flags)
+    pat.type("yes", "in clear text", "/quit")  # a script: the answer comes before the question
     pat.saw("*** This server does not encrypt")
     pat.saw("Connect without encryption? [y/N]:")
-    pat.type("yes", "in clear text", "/quit")
     said = next_packet(observer, p.ChatMessage)
     assert said.text == "in clear text"  # type: ignore[attr-defined]
     pat.saw("#lobby ! This connection is NOT encrypted: anyone on the network can read this")
