@@ -438,8 +438,8 @@ class TkChatView:
         self._banner_shown = False
         self.security = tk.Label(root, anchor="w", padx=10, pady=2, font=self.fonts["small"])
         self._security_colours = (self.security.cget("bg"), "#2e6b30")
-        self.security.pack(side="bottom", fill="x")
-        bottom = ttk.Frame(root, padding=(8, 4, 8, 4))
+        self._security_shown = False
+        self._bottom = bottom = ttk.Frame(root, padding=(8, 4, 8, 8))
         bottom.pack(side="bottom", fill="x")
         self.outbox = tk.Label(
             root, fg="#8a5a00", anchor="w", justify="left", wraplength=880, padx=10
@@ -739,6 +739,10 @@ class TkChatView:
             self._banner_shown = True
 
     def set_security(self, text: str, *, warning: bool) -> None:
+        if not self._security_shown:  # under the input line, from the first report
+            self._security_shown = True
+            self._bottom.configure(padding=(8, 4, 8, 4))
+            self.security.pack(side="bottom", fill="x", before=self._bottom)
         background, calm = self._security_colours
         if warning:
             self.security.configure(text=text, bg=DANGER, fg="#ffffff", font=self.fonts["bold"])
