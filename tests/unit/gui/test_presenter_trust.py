@@ -9,6 +9,7 @@ from localchat.adapters.gui.preferences import LastConnection
 from localchat.domain.events import RoomsListed, RoomSummary
 from localchat.ports.session import (
     CertificateChanged,
+    ConnectionDropped,
     ConnectionOpened,
     ConnectTarget,
     ServerEntry,
@@ -314,3 +315,12 @@ def test_a_typed_address_of_a_found_server_is_that_server() -> None:
     assert c.session.target.advertised_fingerprint == OTHER
     c.feed(UnknownCertificatePresented(address=ADDRESS, fingerprint=PRESENTED, advertised=OTHER))
     assert "does NOT match" in c.view.questions[-1].warning
+
+
+def test_a_plain_client_at_a_tls_server_is_told_to_use_tls() -> None:
+    c = Client()
+    c.presenter.start(TARGET, ConnectForm())
+    c.feed(ConnectionDropped(reason="this server requires TLS", code="tls_required"))
+    assert c.view.dialog_view is not None
+    assert c.view.dialog_view.form.error.startswith("This server requires encryption")
+    assert "--no-tls" in c.view.dialog_view.form.error
