@@ -8,9 +8,12 @@ window; the picture is taken with Pillow once the conversation is on screen.
 
 from __future__ import annotations
 
+import functools
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -66,28 +69,53 @@ def capture(root: Any, output: Path) -> None:
     image.save(output)
 
 
+def _tls_server(scratch: Path) -> tuple[Any, int, Any]:
+    """A started server on 127.0.0.1 over TLS, as people run it, with a throw-away
+    certificate pinned in a throw-away file: (server, port, pins)."""
+    from localchat.adapters.memory.store import InMemoryMessageStore
+    from localchat.adapters.tcp.transport import TcpServerTransport
+    from localchat.adapters.tls.certificate import ensure_self_signed
+    from localchat.adapters.tls.known_servers import KnownServers, ServerAddress
+    from localchat.app.bootstrap import build_server, server_certificate, transport_options
+    from localchat.app.settings import load_settings
+
+    own = ensure_self_signed(scratch, "screenshot")
+    settings = load_settings(
+        {
+            "host": "127.0.0.1",
+            "port": 0,
+            "rate_limit": 0,
+            "advertise": False,
+            "tls_cert": own.cert_file,
+            "tls_key": own.key_file,
+        }
+    )
+    transport = TcpServerTransport(transport_options(settings, server_certificate(settings)))
+    server = build_server(settings, transports=[transport], store=InMemoryMessageStore())
+    server.start()
+    known = KnownServers(scratch / "known_servers")
+    known.pin(ServerAddress.of("127.0.0.1", transport.port), own.fingerprint)
+    return server, transport.port, known
+
+
 def render(output: Path) -> None:
     from localchat.adapters.gui.connect import ConnectForm
     from localchat.adapters.gui.presenter import ChatPresenter
     from localchat.adapters.gui.tk_view import TkChatView
-    from localchat.adapters.memory.store import InMemoryMessageStore
     from localchat.adapters.system_clock import SystemClock
-    from localchat.adapters.tcp.client import ChatClient
+    from localchat.adapters.tcp.client import ChatClient, TlsTrust
     from localchat.adapters.tcp.session import open_tcp_session
-    from localchat.adapters.tcp.transport import TcpServerTransport
-    from localchat.app.bootstrap import build_server, transport_options
-    from localchat.app.settings import load_settings
     from localchat.ports.session import ConnectTarget
 
-    settings = load_settings({"host": "127.0.0.1", "port": 0, "rate_limit": 0})
-    transport = TcpServerTransport(transport_options(settings))
-    server = build_server(settings, transports=[transport], store=InMemoryMessageStore())
-    server.start()
+    scratch = Path(tempfile.mkdtemp(prefix="localchat-screenshot-"))
+    server, port, known = _tls_server(scratch)
     people: list[ChatClient] = []
     try:
 
         def person(name: str) -> ChatClient:
-            client = ChatClient.connect("127.0.0.1", transport.port, name=name)
+            client = ChatClient.connect(
+                "127.0.0.1", port, name=name, tls=TlsTrust(known_servers=known)
+            )
             people.append(client)
             return client
 
@@ -98,11 +126,11 @@ def render(output: Path) -> None:
 
         view = TkChatView.open()
         view.root.geometry(f"{SIZE[0]}x{SIZE[1]}+0+0")
-        presenter = ChatPresenter(view, open_tcp_session, clock=SystemClock())
-        view.attach(presenter)
-        presenter.start(
-            ConnectTarget(host="127.0.0.1", port=transport.port, name="ada"), ConnectForm()
+        presenter = ChatPresenter(
+            view, functools.partial(open_tcp_session, known_servers=known), clock=SystemClock()
         )
+        view.attach(presenter)
+        presenter.start(ConnectTarget(host="127.0.0.1", port=port, name="ada"), ConnectForm())
         wait_for(lambda: "#lobby" in view.conversation_keys(), view.root.update, "the window")
 
         margaret = person("Margaret")
@@ -130,6 +158,7 @@ def render(output: Path) -> None:
         for client in people:
             client.close()
         server.stop(timeout=2)
+        shutil.rmtree(scratch, ignore_errors=True)
     print(f"wrote {output}")  # noqa: T201 - a command-line tool
 
 

@@ -34,12 +34,14 @@ TEST_DEFAULTS: dict[str, Any] = {
 
 
 def safe_cli_env(**extra: str) -> dict[str, str]:
-    """Environment for a ``localchat`` subprocess: loopback, no mDNS, plain TCP by default
-    (flags given on the command line still win), plus ``extra``."""
+    """Environment for a ``localchat`` subprocess: loopback, no mDNS (neither announcing nor
+    browsing), plain TCP by default (flags given on the command line still win), plus
+    ``extra``."""
     return {
         **os.environ,
         "LOCALCHAT_HOST": "127.0.0.1",
         "LOCALCHAT_ADVERTISE": "false",
+        "LOCALCHAT_DISCOVER": "false",
         "LOCALCHAT_TLS": "false",
         **extra,
     }

@@ -1,13 +1,16 @@
 """``localchat run-client``: compose the desktop client and run it. No chat logic.
 
-The composition root of the client: the TCP session, the presenter, the preferences file
-and a view (the Tk window, or with ``--terminal`` the line-based view). The password comes
-from the dialog or ``LOCALCHAT_PASSWORD``, never from a flag (it would sit in the shell
-history and the process list). Whatever goes wrong is one readable line: no traceback.
+The composition root of the client: the TCP session (TLS checked against the person's
+pinned certificates, unless ``--no-tls``), the presenter, the preferences file, servers found
+by mDNS for the connect dialog (unless ``--no-discover``) and a view (the Tk window, or with
+``--terminal`` the line-based view). The password comes from the dialog or
+``LOCALCHAT_PASSWORD``, never from a flag (it would sit in the shell history and the process
+list). Whatever goes wrong is one readable line: no traceback.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
@@ -18,12 +21,15 @@ from typing import Annotated
 import typer
 
 from localchat.adapters.gui.connect import ConnectForm
+from localchat.adapters.gui.discovery_feed import DiscoveryFeed
 from localchat.adapters.gui.preferences import JsonPreferences, default_preferences_path
 from localchat.adapters.gui.presenter import ChatPresenter, ChatView
 from localchat.adapters.gui.terminal_view import TerminalChatView
+from localchat.adapters.mdns.discovery import LanDiscovery
 from localchat.adapters.system_clock import SystemClock
 from localchat.adapters.tcp.session import open_tcp_session
-from localchat.ports.session import DEFAULT_PORT, ConnectTarget
+from localchat.adapters.tls.known_servers import KnownServersTrust, user_known_servers
+from localchat.ports.session import DEFAULT_PORT, ConnectTarget, ServerDirectory
 
 PASSWORD_VARIABLE = "LOCALCHAT_PASSWORD"
 EXIT_NO_DISPLAY = 2
@@ -42,12 +48,22 @@ def initial_form(
     )
 
 
-def build_presenter(view: ChatView, preferences: JsonPreferences) -> ChatPresenter:
+def build_presenter(
+    view: ChatView,
+    preferences: JsonPreferences,
+    *,
+    tls: bool,
+    directory: ServerDirectory | None,
+) -> ChatPresenter:
+    """The presenter wired to TCP sessions: over TLS with the person's pins, or plain."""
+    known = user_known_servers()
     return ChatPresenter(
         view,
-        open_tcp_session,
+        functools.partial(open_tcp_session, known_servers=known if tls else None),
         clock=SystemClock(),
         preferences=preferences,
+        directory=directory,
+        trust=KnownServersTrust(known),
         fallback_password=os.environ.get(PASSWORD_VARIABLE) or None,
     )
 
@@ -64,11 +80,29 @@ def run_client(
             "--terminal", help="No window: print the chat, read lines and /commands from stdin."
         ),
     ] = False,
+    tls: Annotated[
+        bool,
+        typer.Option(
+            "--tls/--no-tls",
+            envvar="LOCALCHAT_TLS",
+            help="Encrypt with TLS and check the server's certificate (trust on first use). "
+            "--no-tls talks plain TCP without asking, for servers run with --no-tls.",
+        ),
+    ] = True,
+    discover: Annotated[
+        bool,
+        typer.Option(
+            "--discover/--no-discover",
+            envvar="LOCALCHAT_DISCOVER",
+            help="List the servers found on the network (mDNS) in the connect dialog.",
+        ),
+    ] = True,
 ) -> None:
     """Chat: open the LocalChat window (or, with --terminal, chat on stdin/stdout).
 
     The password, when the server has one, is asked in the dialog or read from the
-    LOCALCHAT_PASSWORD environment variable.
+    LOCALCHAT_PASSWORD environment variable. The first connection to a server shows its
+    certificate fingerprint and asks whether to trust it; see `localchat trust`.
     """
     logging.basicConfig(
         level=logging.WARNING,
@@ -88,16 +122,28 @@ def run_client(
             name=name,
             password=os.environ.get(PASSWORD_VARIABLE) or None,
         )
-    if terminal:
-        view = TerminalChatView(sys.stdin, sys.stdout)
-        presenter = build_presenter(view, preferences)
-        presenter.start(target, form)
-        raise typer.Exit(view.run(presenter))
-    raise typer.Exit(_run_window(target, form, preferences))
+    directory = DiscoveryFeed(LanDiscovery()) if discover else None
+    try:
+        if terminal:
+            view = TerminalChatView(sys.stdin, sys.stdout)
+            presenter = build_presenter(view, preferences, tls=tls, directory=directory)
+            presenter.start(target, form)
+            code = view.run(presenter)
+        else:
+            code = _run_window(target, form, preferences, tls=tls, directory=directory)
+    finally:
+        if directory is not None:
+            directory.close()
+    raise typer.Exit(code)
 
 
 def _run_window(
-    target: ConnectTarget | None, form: ConnectForm, preferences: JsonPreferences
+    target: ConnectTarget | None,
+    form: ConnectForm,
+    preferences: JsonPreferences,
+    *,
+    tls: bool,
+    directory: DiscoveryFeed | None,
 ) -> int:
     try:
         from localchat.adapters.gui.tk_view import DisplayUnavailable, TkChatView
@@ -113,7 +159,7 @@ def _run_window(
     except DisplayUnavailable as error:
         typer.echo(f"localchat: {error}; use --terminal to chat without a window", err=True)
         return EXIT_NO_DISPLAY
-    presenter = build_presenter(window, preferences)
+    presenter = build_presenter(window, preferences, tls=tls, directory=directory)
 
     def interrupted(signum: int, frame: FrameType | None) -> None:
         window.request_quit()

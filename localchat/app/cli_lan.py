@@ -70,10 +70,10 @@ def trust(
         raise _fail(str(error)) from None
     known = user_known_servers()
     if forget:
+        unencrypted = known.allows_unencrypted(server)
         if known.forget(server):
-            typer.echo(
-                f"forgot the certificate pinned for {server}; the next connection asks again"
-            )
+            what = "that you use it without encryption" if unencrypted else "the certificate pinned"
+            typer.echo(f"forgot {what} for {server}; the next connection asks again")
         else:
             typer.echo(f"no certificate was pinned for {server}")
         return

@@ -10,6 +10,11 @@ hand the event over (e.g. put it on a queue) and return.
 
 Where to connect is a :class:`ConnectTarget`; servers found on the network (a discovery
 adapter) are offered through a :class:`ServerDirectory`.
+
+Trust (TLS with trust on first use): a session that meets a server it cannot trust on its
+own stops and says why (:class:`UnknownCertificatePresented`, :class:`CertificateChanged`,
+:class:`UnencryptedServerReached`); the presenter decides what to ask the person, records
+their answer through :class:`ServerTrust`, and opens a new session, which then applies it.
 """
 
 from __future__ import annotations
@@ -42,6 +47,11 @@ from localchat.domain.events import (
 DEFAULT_PORT = 5050
 
 
+def host_port(host: str, port: int) -> str:
+    """``HOST:PORT`` as people type it (an IPv6 address in brackets)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConnectTarget:
     """Where to connect and as whom.
@@ -55,11 +65,15 @@ class ConnectTarget:
     name: str
     password: str | None = field(default=None, repr=False)
     rooms: tuple[str, ...] = ()
+    advertised_fingerprint: str | None = None
+    """The TLS fingerprint the server announced on the network (``SHA256:...``), when it was
+    picked from discovery: shown beside the presented one on first contact."""
+    label: str = ""
+    """The server's name for people (from discovery or the list of servers used before)."""
 
     @property
     def address(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
+        return host_port(self.host, self.port)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,6 +93,58 @@ class ConnectionDropped:
     attempt: int = 0
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectionOpened:
+    """A connection is up and about to register: how it is protected.
+
+    Comes before every ``Welcomed``. ``fingerprint`` is the server's certificate fingerprint
+    (``SHA256:...``) when the connection is encrypted with TLS, else ``None`` (the person
+    agreed to talk to this server without encryption, or the client runs with TLS off).
+    """
+
+    address: str
+    fingerprint: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnknownCertificatePresented:
+    """First contact: nothing is trusted yet for ``address``. The session has stopped.
+
+    ``advertised`` is the fingerprint the server announced on the network, if it was picked
+    from discovery. Once the person accepts, :meth:`ServerTrust.pin` and connect again.
+    """
+
+    address: str
+    fingerprint: str
+    advertised: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CertificateChanged:
+    """The server presented another certificate than the one trusted for ``address``: the
+    session refused to talk and has stopped (it never retries this)."""
+
+    address: str
+    pinned: str
+    presented: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnencryptedServerReached:
+    """The server does not speak TLS (it runs with ``--no-tls``). The session has stopped.
+
+    ``pinned`` is the fingerprint trusted for ``address`` when there is one: a server that
+    encrypted before and no longer does. Otherwise the person may agree
+    (:meth:`ServerTrust.allow_unencrypted`) and connect again.
+    """
+
+    address: str
+    pinned: str | None = None
+
+
+TrustEvent = UnknownCertificatePresented | CertificateChanged | UnencryptedServerReached
+"""A session stopped because it could not trust the server by itself."""
+
 ClientCommand = (
     PostMessage | SendDirect | JoinRoom | LeaveRoom | ListUsers | ListRooms | FetchHistory
 )
@@ -95,10 +161,15 @@ SessionEvent = (
     | HistoryFetched
     | CommandRejected
     | ConnectionDropped
+    | ConnectionOpened
+    | UnknownCertificatePresented
+    | CertificateChanged
+    | UnencryptedServerReached
 )
-"""What a session reports. ``Welcomed`` starts every (re)connection; ``CommandRejected`` is
-always non-fatal here (a fatal error ends the connection and arrives as
-:class:`ConnectionDropped` with its code)."""
+"""What a session reports. ``ConnectionOpened`` then ``Welcomed`` start every
+(re)connection; ``CommandRejected`` is always non-fatal here (a fatal error ends the
+connection and arrives as :class:`ConnectionDropped` with its code); a :data:`TrustEvent`
+ends the session."""
 
 SessionListener = Callable[[SessionEvent], None]
 
@@ -122,22 +193,60 @@ SessionOpener = Callable[[ConnectTarget, SessionListener], ChatSession]
 """Starts a session that connects in the background and reports to the listener."""
 
 
+class ServerTrust(Protocol):
+    """Where the person's trust decisions are kept, per server address (as the session's
+    events spell it), so that every later session applies them without asking.
+
+    Both methods raise ``OSError`` when the decision cannot be saved.
+    """
+
+    def pin(self, address: str, fingerprint: str) -> None:
+        """Trust this certificate fingerprint at ``address`` from now on."""
+        ...
+
+    def allow_unencrypted(self, address: str) -> None:
+        """Talk to ``address`` without encryption from now on (it does not speak TLS)."""
+        ...
+
+
 # -- servers to choose from ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ServerEntry:
-    """A server a person may pick in the connect dialog (found on the network, or known)."""
+    """A server a person may pick in the connect dialog (found on the network, or known).
+
+    ``tls``, ``password`` and ``fingerprint`` are what the server announced; ``None`` when
+    not known (a server remembered from before).
+    """
 
     label: str
     host: str
     port: int = DEFAULT_PORT
+    tls: bool | None = None
+    password: bool | None = None
+    fingerprint: str | None = None
+
+    @property
+    def address(self) -> str:
+        return host_port(self.host, self.port)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerListing:
+    """What a :class:`ServerDirectory` knows at one moment."""
+
+    servers: tuple[ServerEntry, ...] = ()
+    searching: bool = False
+    """Nothing found yet, but it is too early to say that nothing is there."""
+    problem: str | None = None
+    """Looking for servers failed (for people); the list stays as it was."""
 
 
 class ServerDirectory(Protocol):
     """A live list of servers (e.g. found by mDNS), read from the UI thread.
 
-    ``snapshot`` must be cheap and thread-safe: the connect dialog polls it while open.
+    ``snapshot`` must be cheap and never block: the connect dialog polls it while open.
     """
 
-    def snapshot(self) -> tuple[ServerEntry, ...]: ...
+    def snapshot(self) -> ServerListing: ...

@@ -1,12 +1,71 @@
-"""Fixtures for integration tests that run the real ``localchat`` command."""
+"""Integration fixtures: the real ``localchat run-server`` command as a process, client
+sessions with a listener that records their events, and a factory of started
+:class:`TcpChatSession` objects closed at teardown (plain TCP, or TLS against a pin store when
+given ``known_servers``). In-process servers come from ``tests/conftest.py``."""
 
 from __future__ import annotations
 
+import queue
 from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import pytest
 
+from localchat.adapters.tcp.session import Backoff, TcpChatSession
+from localchat.adapters.tls.known_servers import KnownServers
+from localchat.ports.session import ConnectTarget, SessionEvent
 from tests.integration.support import ServerProcess
+
+E = TypeVar("E")
+FAST = Backoff(initial=0.05, maximum=0.2)
+
+
+class Recorder:
+    """The session's listener: every event, in order, on a queue."""
+
+    def __init__(self) -> None:
+        self.events: queue.Queue[SessionEvent] = queue.Queue()
+
+    def __call__(self, event: SessionEvent) -> None:
+        self.events.put(event)
+
+    def next(self, kind: type[E], timeout: float = 5.0) -> E:
+        """The next event of ``kind``, skipping others."""
+        while True:
+            event = self.events.get(timeout=timeout)
+            if isinstance(event, kind):
+                return event
+
+
+OpenSession = Callable[..., tuple[TcpChatSession, Recorder]]
+
+
+@pytest.fixture
+def open_session() -> Iterator[OpenSession]:
+    """``open_session(port, name, known_servers=None, **target)``: a started session."""
+    sessions: list[TcpChatSession] = []
+
+    def open_(
+        port: int,
+        name: str = "ada",
+        *,
+        known_servers: KnownServers | None = None,
+        **target: Any,
+    ) -> tuple[TcpChatSession, Recorder]:
+        recorder = Recorder()
+        session = TcpChatSession(
+            ConnectTarget(host="127.0.0.1", port=port, name=name, **target),
+            recorder,
+            backoff=FAST,
+            known_servers=known_servers,
+        )
+        session.start()
+        sessions.append(session)
+        return session, recorder
+
+    yield open_
+    for session in sessions:
+        session.close()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ through stdin: the same presenter as the window, behind the line-based view."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -13,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from localchat.adapters.tcp.client import TlsTrust
+from localchat.adapters.tls.known_servers import KnownServers
 from localchat.adapters.wire import packets as p
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, safe_cli_env
 from tests.helpers import wait_until
 
 
@@ -67,7 +68,7 @@ class TerminalClient:
 @pytest.fixture
 def run_terminal(tmp_path: Path) -> Iterator[Callable[..., TerminalClient]]:
     started: list[TerminalClient] = []
-    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    env = safe_cli_env(XDG_CONFIG_HOME=str(tmp_path / "config"))
     env.pop("LOCALCHAT_PASSWORD", None)
 
     def run(*args: str, **extra_env: str) -> TerminalClient:
@@ -114,7 +115,12 @@ def test_a_scripted_session_chats_joins_and_quits_cleanly(
     assert "Traceback" not in errors
 
     saved = json.loads((tmp_path / "config" / "localchat" / "client.json").read_text())
-    assert saved == {"host": "127.0.0.1", "port": chat_server.port, "name": "tess"}
+    assert saved == {
+        "host": "127.0.0.1",
+        "port": chat_server.port,
+        "name": "tess",
+        "recent": [{"label": "", "host": "127.0.0.1", "port": chat_server.port}],
+    }
 
 
 def test_without_flags_it_asks_with_the_last_values_as_defaults(
@@ -183,3 +189,74 @@ def test_the_password_comes_from_the_environment(
     assert said.text == "inside"  # type: ignore[attr-defined]
     client.end_input()
     assert client.finish()[0] == 0
+
+
+def test_over_tls_the_first_connection_asks_on_stdin_and_the_next_one_does_not(
+    start_server: Callable[..., RunningServer],
+    run_terminal: Callable[..., TerminalClient],
+    tmp_path: Path,
+) -> None:
+    server = start_server(tls=True)
+    assert server.certificate is not None
+    fingerprint = server.certificate.fingerprint
+    trust = TlsTrust(known_servers=KnownServers(tmp_path / "observer_pins"), accept_new=True)
+    observer = server.connect("obs", tls=trust)
+    flags = ["--tls", "--host", "127.0.0.1", "--port", str(server.port), "--name", "tess"]
+
+    tess = run_terminal(*flags)
+    tess.saw("*** New server: check its identity")
+    tess.saw(f"***     {fingerprint}")
+    tess.saw("Trust this server and connect? [y/N]:")
+    assert next((line for line in tess.lines if "Connected to" in line), None) is None
+    tess.type("y", "hello over TLS")
+    said = next_packet(observer, p.ChatMessage)
+    assert (said.sender, said.text) == ("tess", "hello over TLS")  # type: ignore[attr-defined]
+    tess.saw(f"#lobby * The connection is encrypted; server certificate {fingerprint}")
+    tess.type("/quit")
+    assert tess.finish()[0] == 0
+    pins = (tmp_path / "config" / "localchat" / "known_servers").read_text()
+    assert f"127.0.0.1:{server.port} {fingerprint}" in pins
+
+    again = run_terminal(*flags)
+    again.type("no question this time", "/quit")
+    said = next_packet(observer, p.ChatMessage)
+    assert said.text == "no question this time"  # type: ignore[attr-defined]
+    code, errors = again.finish()
+    assert (code, errors) == (0, "")
+    assert not any("[y/N]" in line for line in again.lines)
+
+
+def test_no_to_the_fingerprint_goes_back_to_the_address_prompt(
+    start_server: Callable[..., RunningServer], run_terminal: Callable[..., TerminalClient]
+) -> None:
+    server = start_server(tls=True)
+    tess = run_terminal("--tls", "--host", "127.0.0.1", "--port", str(server.port), "--name", "t")
+    tess.saw("Trust this server and connect? [y/N]:")
+    tess.type("n")
+    tess.saw("! Not connected: you did not trust the certificate of 127.0.0.1:")
+    tess.saw("Server address [127.0.0.1]:")
+    tess.end_input()
+    code, errors = tess.finish()
+    assert code == 1
+    assert "Traceback" not in errors
+
+
+def test_a_server_without_tls_is_asked_about_once_and_shown_as_not_encrypted(
+    chat_server: RunningServer, run_terminal: Callable[..., TerminalClient]
+) -> None:
+    observer = chat_server.connect("obs")
+    flags = ["--tls", "--host", "127.0.0.1", "--port", str(chat_server.port), "--name", "pat"]
+    pat = run_terminal(*flags)
+    pat.type("yes", "in clear text", "/quit")  # a script: the answer comes before the question
+    pat.saw("*** This server does not encrypt")
+    pat.saw("Connect without encryption? [y/N]:")
+    said = next_packet(observer, p.ChatMessage)
+    assert said.text == "in clear text"  # type: ignore[attr-defined]
+    pat.saw("#lobby ! This connection is NOT encrypted: anyone on the network can read this")
+    assert pat.finish()[0] == 0
+
+    again = run_terminal(*flags)
+    again.type("/quit")
+    assert next_packet(observer, p.Joined).name == "pat"  # type: ignore[attr-defined]
+    assert again.finish()[0] == 0
+    assert not any("[y/N]" in line for line in again.lines)

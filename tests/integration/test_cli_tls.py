@@ -116,3 +116,12 @@ def test_trust_rejects_bad_input() -> None:
     bad_fp = localchat("trust", "10.0.0.1:5050", "--fingerprint", "abc")
     assert bad_fp.exit_code == 2
     assert "not a SHA-256 fingerprint" in bad_fp.stderr
+
+
+def test_forget_also_drops_the_answer_to_use_a_server_without_encryption() -> None:
+    address = ServerAddress.of("127.0.0.1", 5999)
+    user_known_servers().allow_unencrypted(address)  # what the client records on "yes"
+    forgot = localchat("trust", str(address), "--forget")
+    assert forgot.exit_code == 0
+    assert "forgot that you use it without encryption for 127.0.0.1:5999" in forgot.stdout
+    assert not user_known_servers().allows_unencrypted(address)

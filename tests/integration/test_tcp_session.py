@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import queue
-from collections.abc import Callable, Iterator
-from typing import TypeVar
-
-import pytest
+from collections.abc import Callable
 
 from localchat.adapters.memory.store import InMemoryMessageStore
-from localchat.adapters.tcp.session import Backoff, TcpChatSession
 from localchat.adapters.wire import packets as p
 from localchat.domain.commands import JoinRoom, ListUsers, PostMessage, SendDirect
 from localchat.domain.events import (
@@ -23,53 +18,14 @@ from localchat.domain.events import (
     Welcomed,
 )
 from localchat.domain.names import RoomName
-from localchat.ports.session import ConnectionDropped, ConnectTarget, SessionEvent
+from localchat.ports.session import ConnectionDropped
 from tests.conftest import RunningServer
 from tests.helpers import wait_until
-
-E = TypeVar("E")
-FAST = Backoff(initial=0.05, maximum=0.2)
-
-
-class Recorder:
-    """The session's listener: every event, in order, on a queue."""
-
-    def __init__(self) -> None:
-        self.events: queue.Queue[SessionEvent] = queue.Queue()
-
-    def __call__(self, event: SessionEvent) -> None:
-        self.events.put(event)
-
-    def next(self, kind: type[E], timeout: float = 5.0) -> E:
-        """The next event of ``kind``, skipping others."""
-        while True:
-            event = self.events.get(timeout=timeout)
-            if isinstance(event, kind):
-                return event
-
-
-@pytest.fixture
-def open_session() -> Iterator[Callable[..., tuple[TcpChatSession, Recorder]]]:
-    sessions: list[TcpChatSession] = []
-
-    def open_(port: int, name: str, **target: object) -> tuple[TcpChatSession, Recorder]:
-        recorder = Recorder()
-        session = TcpChatSession(
-            ConnectTarget(host="127.0.0.1", port=port, name=name, **target),  # type: ignore[arg-type]
-            recorder,
-            backoff=FAST,
-        )
-        session.start()
-        sessions.append(session)
-        return session, recorder
-
-    yield open_
-    for session in sessions:
-        session.close()
+from tests.integration.conftest import FAST, OpenSession
 
 
 def test_registers_and_relays_room_and_direct_messages(
-    chat_server: RunningServer, open_session: Callable[..., tuple[TcpChatSession, Recorder]]
+    chat_server: RunningServer, open_session: OpenSession
 ) -> None:
     _, ada_events = open_session(chat_server.port, "ada")
     welcome = ada_events.next(Welcomed)
@@ -95,7 +51,7 @@ def test_registers_and_relays_room_and_direct_messages(
 
 
 def test_non_fatal_errors_arrive_as_command_rejected(
-    chat_server: RunningServer, open_session: Callable[..., tuple[TcpChatSession, Recorder]]
+    chat_server: RunningServer, open_session: OpenSession
 ) -> None:
     ada, events = open_session(chat_server.port, "ada")
     events.next(Welcomed)
@@ -105,7 +61,7 @@ def test_non_fatal_errors_arrive_as_command_rejected(
 
 
 def test_the_first_attempt_failing_gives_up_with_a_readable_reason(
-    chat_server: RunningServer, open_session: Callable[..., tuple[TcpChatSession, Recorder]]
+    chat_server: RunningServer, open_session: OpenSession
 ) -> None:
     port = chat_server.port
     chat_server.server.stop(timeout=1)
@@ -119,7 +75,7 @@ def test_the_first_attempt_failing_gives_up_with_a_readable_reason(
 
 
 def test_a_taken_name_is_refused_with_its_code(
-    chat_server: RunningServer, open_session: Callable[..., tuple[TcpChatSession, Recorder]]
+    chat_server: RunningServer, open_session: OpenSession
 ) -> None:
     chat_server.connect("ada")
     _, events = open_session(chat_server.port, "ADA")
@@ -130,7 +86,7 @@ def test_a_taken_name_is_refused_with_its_code(
 
 def test_a_wrong_password_is_refused(
     start_server: Callable[..., RunningServer],
-    open_session: Callable[..., tuple[TcpChatSession, Recorder]],
+    open_session: OpenSession,
 ) -> None:
     server = start_server(password="sesame")
     _, events = open_session(server.port, "ada", password="open up")
@@ -140,7 +96,7 @@ def test_a_wrong_password_is_refused(
 
 
 def test_initial_rooms_are_joined_after_welcome(
-    chat_server: RunningServer, open_session: Callable[..., tuple[TcpChatSession, Recorder]]
+    chat_server: RunningServer, open_session: OpenSession
 ) -> None:
     _, events = open_session(chat_server.port, "ada", rooms=("#dev", "#lobby"))
     events.next(Welcomed)
@@ -150,7 +106,7 @@ def test_initial_rooms_are_joined_after_welcome(
 
 def test_reconnects_after_a_server_restart_and_rejoins_rooms(
     start_server: Callable[..., RunningServer],
-    open_session: Callable[..., tuple[TcpChatSession, Recorder]],
+    open_session: OpenSession,
 ) -> None:
     store = InMemoryMessageStore()
     first = start_server(store=store)
@@ -185,7 +141,7 @@ def test_reconnects_after_a_server_restart_and_rejoins_rooms(
 
 
 def test_close_says_bye_so_others_see_quit(
-    chat_server: RunningServer, open_session: Callable[..., tuple[TcpChatSession, Recorder]]
+    chat_server: RunningServer, open_session: OpenSession
 ) -> None:
     observer = chat_server.connect("obs")
     ada, events = open_session(chat_server.port, "ada")

@@ -10,6 +10,7 @@ from localchat.adapters.tls.fingerprint import Fingerprint
 from localchat.adapters.tls.known_servers import (
     InvalidAddress,
     KnownServers,
+    KnownServersTrust,
     ServerAddress,
     user_known_servers,
 )
@@ -89,3 +90,40 @@ def test_the_user_store_lives_in_the_config_directory(tmp_path: Path) -> None:
     # conftest points XDG_CONFIG_HOME at a throw-away directory for every test
     assert user_known_servers().path.parts[-2:] == ("localchat", "known_servers")
     assert "config" in user_known_servers().path.parts
+
+
+def test_a_server_without_tls_can_be_remembered_and_a_pin_replaces_that(tmp_path: Path) -> None:
+    path = tmp_path / "known_servers"
+    address = ServerAddress.of("10.0.0.7", 5050)
+    store = KnownServers(path)
+    assert not store.allows_unencrypted(address)
+    store.allow_unencrypted(address)
+    reopened = KnownServers(path)
+    assert reopened.allows_unencrypted(address)
+    assert reopened.get(address) is None  # "unencrypted" is no fingerprint
+    assert reopened.all() == {}
+    assert "10.0.0.7:5050 unencrypted" in path.read_text()
+    assert not reopened.allows_unencrypted(ServerAddress.of("10.0.0.7", 5051))
+
+    reopened.pin(address, ONE)  # the server turned TLS on and the person trusted it
+    assert not reopened.allows_unencrypted(address)
+    assert reopened.get(address) == ONE
+    assert "unencrypted" not in path.read_text().split("\n", 4)[-1]
+
+
+def test_forget_drops_an_unencrypted_answer_too(tmp_path: Path) -> None:
+    store = KnownServers(tmp_path / "known_servers")
+    address = ServerAddress.of("10.0.0.7", 5050)
+    store.allow_unencrypted(address)
+    assert store.forget(address)
+    assert not store.allows_unencrypted(address)
+    assert not store.forget(address)
+
+
+def test_the_trust_port_adapter_writes_what_the_session_reads(tmp_path: Path) -> None:
+    store = KnownServers(tmp_path / "known_servers")
+    trust = KnownServersTrust(store)
+    trust.pin("[FE80::1]:7000", str(ONE))
+    assert store.get(ServerAddress.parse("[fe80::1]:7000")) == ONE
+    trust.allow_unencrypted("chat.local:5050")
+    assert store.allows_unencrypted(ServerAddress.of("chat.local", 5050))

@@ -5,7 +5,9 @@
 a :class:`ConnectView` that only draws a :class:`ConnectForm`. Servers found on the network
 come from an optional :class:`~localchat.ports.session.ServerDirectory`, polled while the
 dialog is open (:meth:`ConnectPresenter.refresh`), so a discovery adapter plugs in without
-the dialog knowing how servers are found.
+the dialog knowing how servers are found. Servers that worked before are offered below the
+ones found. A server picked from the list carries what it announced (its TLS fingerprint) into
+the :class:`~localchat.ports.session.ConnectTarget`, so the first-contact question can compare.
 """
 
 from __future__ import annotations
@@ -17,9 +19,67 @@ from typing import Literal, Protocol
 
 from localchat.domain.errors import InvalidName
 from localchat.domain.names import UserName
-from localchat.ports.session import ConnectTarget, ServerDirectory, ServerEntry
+from localchat.ports.session import ConnectTarget, ServerDirectory, ServerEntry, ServerListing
 
 Field = Literal["host", "port", "name", "password"]
+
+LOOKING = "Looking for servers on your network…"
+NOTHING_FOUND = (
+    "No server found on your network. That happens when the network blocks multicast "
+    "(mDNS), when the server is on another subnet or behind a VPN, or when it runs with "
+    "--no-advertise. Type its address and port below."
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerRow:
+    """One line of the dialog's server list."""
+
+    text: str
+    entry: ServerEntry
+    found: bool
+    """Found on the network now (else: a server used before)."""
+
+
+def describe(entry: ServerEntry, *, found: bool) -> str:
+    """``Team room — 10.0.0.5:5050 — encrypted, password``."""
+    traits: list[str] = []
+    if found:
+        if entry.tls is not None:
+            traits.append("encrypted" if entry.tls else "NOT encrypted")
+        if entry.password:
+            traits.append("password")
+    else:
+        traits.append("used before")
+    label = entry.label if entry.label and entry.label != entry.address else ""
+    parts = [label, entry.address] if label else [entry.address]
+    return " — ".join([*parts, ", ".join(traits)]) if traits else " — ".join(parts)
+
+
+def server_rows(
+    found: tuple[ServerEntry, ...], remembered: tuple[ServerEntry, ...]
+) -> tuple[ServerRow, ...]:
+    """Servers found first; then those used before that are not found now."""
+    rows = [ServerRow(text=describe(e, found=True), entry=e, found=True) for e in found]
+    seen = {_key(e.host, e.port) for e in found}
+    for entry in remembered:
+        if _key(entry.host, entry.port) not in seen:
+            seen.add(_key(entry.host, entry.port))
+            rows.append(ServerRow(text=describe(entry, found=False), entry=entry, found=False))
+    return tuple(rows)
+
+
+def discovery_note(listing: ServerListing | None) -> str:
+    """One line about looking for servers (empty when servers were found or it is off)."""
+    if listing is None or listing.servers:
+        return ""
+    if listing.problem is not None:
+        return f"Cannot look for servers on your network ({listing.problem}). Type the address."
+    return LOOKING if listing.searching else NOTHING_FOUND
+
+
+def _key(host: str, port: int | str) -> tuple[str, str]:
+    return host.strip().strip("[]").lower(), str(port).strip()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -36,7 +96,10 @@ class ConnectForm:
     busy: bool = False
     """Connecting: the fields are read-only until the attempt ends."""
     status: str = ""
-    servers: tuple[ServerEntry, ...] = ()
+    servers: tuple[ServerRow, ...] = ()
+    """Servers found on the network, then servers used before."""
+    discovery: str = ""
+    """A line about looking for servers: still looking, or why nothing was found."""
 
 
 class ConnectView(Protocol):
@@ -58,9 +121,11 @@ class ConnectPresenter:
         on_submit: Callable[[ConnectTarget], None],
         on_cancel: Callable[[], None],
         directory: ServerDirectory | None = None,
+        remembered: tuple[ServerEntry, ...] = (),
         fallback_password: str | None = None,
     ) -> None:
-        self.form = form
+        self._remembered = remembered
+        self.form = dataclasses.replace(form, servers=server_rows((), remembered))
         self._on_submit = on_submit
         self._on_cancel = on_cancel
         self._directory = directory
@@ -95,11 +160,14 @@ class ConnectPresenter:
             message, field = problem
             self._show(dataclasses.replace(typed, error=message, focus=field))
             return
+        picked = self._listed(host, port)
         target = ConnectTarget(
             host=host,
             port=int(port),
             name=UserName.parse(name).display,
             password=password or self._fallback_password,
+            advertised_fingerprint=None if picked is None else picked.fingerprint,
+            label="" if picked is None else picked.label,
         )
         self._show(
             dataclasses.replace(
@@ -116,16 +184,35 @@ class ConnectPresenter:
             self._on_cancel()
 
     def server_chosen(self, entry: ServerEntry) -> None:
+        """A click on a listed server: fill in its address."""
         if not self.form.busy:
-            self._show(dataclasses.replace(self.form, host=entry.host, port=str(entry.port)))
+            self._show(
+                dataclasses.replace(self.form, host=entry.host, port=str(entry.port), error="")
+            )
+
+    def server_activated(self, entry: ServerEntry, name: str, password: str = "") -> None:
+        """A double click on a listed server: connect to it with the name typed."""
+        if not self.form.busy:
+            self.server_chosen(entry)
+            self.submit(entry.host, str(entry.port), name, password)
 
     def refresh(self) -> None:
-        """Poll the directory (UI thread); redraw only when the list changed."""
+        """Poll the directory (UI thread); redraw only when what is shown changed."""
         if self._directory is None:
             return
-        servers = self._directory.snapshot()
-        if servers != self.form.servers:
-            self._show(dataclasses.replace(self.form, servers=servers))
+        listing = self._directory.snapshot()
+        rows = server_rows(listing.servers, self._remembered)
+        note = discovery_note(listing)
+        if rows != self.form.servers or note != self.form.discovery:
+            self._show(dataclasses.replace(self.form, servers=rows, discovery=note))
+
+    def _listed(self, host: str, port: str) -> ServerEntry | None:
+        """The listed server at this address (found ones first), if any."""
+        key = _key(host, port)
+        for row in self.form.servers:
+            if _key(row.entry.host, row.entry.port) == key:
+                return row.entry
+        return None
 
     # -- from the chat presenter ----------------------------------------------------------------
 

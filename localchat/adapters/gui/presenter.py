@@ -6,6 +6,13 @@ conversations exist, what each log line says, who is in the room, the unread cou
 connection banner and the outbox. It imports no GUI toolkit and no socket code; the Tk view
 and the terminal view both drive it, and the tests drive it with a ``FakeView``.
 
+Trust: when a session stops because it cannot trust the server by itself (first contact with
+a certificate, a server without encryption, a changed certificate), the presenter decides
+what the person sees: a :class:`~localchat.adapters.gui.trust.Question` (on yes the answer
+is recorded through :class:`~localchat.ports.session.ServerTrust` and a new session
+connects), or a loud :class:`~localchat.adapters.gui.trust.Alert` and the connect dialog.
+It also keeps the "encrypted / NOT ENCRYPTED" indicator up to date.
+
 Threading: the session reports on its network thread through :meth:`ChatPresenter.post`,
 which only queues. Everything else, :meth:`ChatPresenter.pump` included, runs on the view's
 thread (the Tk main loop drains the queue with ``after``). Each pump handles a batch of
@@ -22,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Protocol
 
-from localchat.adapters.gui import slash
+from localchat.adapters.gui import slash, trust
 from localchat.adapters.gui.connect import ConnectForm, ConnectPresenter, Field
 from localchat.adapters.gui.formatting import (
     LineKind,
@@ -34,7 +41,8 @@ from localchat.adapters.gui.formatting import (
     spans,
 )
 from localchat.adapters.gui.outbox import Outbox, OutboxEntry, Request, RequestLog
-from localchat.adapters.gui.preferences import LastConnection, PreferenceStore
+from localchat.adapters.gui.preferences import LastConnection, PreferenceStore, with_recent
+from localchat.adapters.gui.trust import Alert, Question
 from localchat.domain.commands import (
     FetchHistory,
     JoinRoom,
@@ -61,13 +69,19 @@ from localchat.domain.names import LOBBY, RoomName, name_key, sort_key
 from localchat.domain.text import DEFAULT_MAX_TEXT_CHARS, check_text
 from localchat.ports.clock import Clock
 from localchat.ports.session import (
+    CertificateChanged,
     ChatSession,
     ClientCommand,
     ConnectionDropped,
+    ConnectionOpened,
     ConnectTarget,
     ServerDirectory,
+    ServerEntry,
+    ServerTrust,
     SessionEvent,
     SessionOpener,
+    UnencryptedServerReached,
+    UnknownCertificatePresented,
 )
 
 APP_NAME = "LocalChat"
@@ -134,6 +148,19 @@ class ChatView(Protocol):
         """A line above the log about the connection; None hides it."""
         ...
 
+    def set_security(self, text: str, *, warning: bool) -> None:
+        """The status line about the connection's protection; ``warning``: show it loudly
+        (the chat is not encrypted)."""
+        ...
+
+    def ask(self, question: Question) -> None:
+        """Ask a yes/no question (a dialog); answer with ``ChatIntents.answer``."""
+        ...
+
+    def show_alert(self, alert: Alert) -> None:
+        """Show a loud warning the person must read (one button to close it)."""
+        ...
+
     def set_outbox(self, lines: Sequence[str]) -> None:
         """Lines typed but not sent yet (empty: hide the outbox)."""
         ...
@@ -176,6 +203,8 @@ class ChatIntents(Protocol):
     def scrolled_to_top(self, key: str) -> None: ...
 
     def focus_changed(self, focused: bool) -> None: ...
+
+    def answer(self, question: Question, yes: bool) -> None: ...
 
     def quit(self) -> None: ...
 
@@ -224,6 +253,10 @@ FRIENDLY_REFUSALS = {
     "shutting_down": "The server is shutting down or restarting",
     "timeout": "The server dropped the connection after a silence",
     "slow_consumer": "The connection was too slow to keep up with the chat",
+    "tls_required": (
+        "This server requires encryption: connect with TLS (without --no-tls, and without "
+        "LOCALCHAT_TLS=false)"
+    ),
 }
 
 
@@ -238,6 +271,7 @@ class ChatPresenter:
         clock: Clock,
         preferences: PreferenceStore | None = None,
         directory: ServerDirectory | None = None,
+        trust: ServerTrust | None = None,
         fallback_password: str | None = None,
         zone: tzinfo | None = None,
         max_log_lines: int = MAX_LOG_LINES,
@@ -247,6 +281,7 @@ class ChatPresenter:
         self._clock = clock
         self._preferences = preferences
         self._directory = directory
+        self._trust = trust
         self._fallback_password = fallback_password
         self._zone = zone
         self._max_log_lines = max_log_lines
@@ -274,6 +309,13 @@ class ChatPresenter:
         self._unseen = 0
         self._pending: dict[str, list[LogLine]] = {}
         self._closed = False
+        self._opened: ConnectionOpened | None = None
+        """How the current connection is protected (None: not reported)."""
+        self._announced: ConnectionOpened | None = None
+        """The protection last told to the person, to say it again only when it changes."""
+        self._asked: Question | None = None
+        self._on_yes: Callable[[], None] = lambda: None
+        self._declined = ""
 
     # -- starting and stopping ------------------------------------------------------------------
 
@@ -332,6 +374,7 @@ class ChatPresenter:
             on_submit=self._connect,
             on_cancel=self.quit,
             directory=self._directory,
+            remembered=self._recent_servers(),
             fallback_password=self._fallback_password,
         )
         self._view.show_connect_dialog(self._dialog)
@@ -353,6 +396,8 @@ class ChatPresenter:
         self._generation += 1
         self._welcomed = False
         self._online = False
+        self._opened = None
+        self._asked = None
         generation = self._generation
         self._session = self._open_session(target, lambda event: self.post(event, generation))
 
@@ -406,6 +451,21 @@ class ChatPresenter:
                 self._rejected(event)
             case ConnectionDropped():
                 self._dropped(event)
+            case ConnectionOpened():
+                self._opened = event
+            case UnknownCertificatePresented():
+                self._certificate_unknown(event)
+            case CertificateChanged():
+                self._session = None
+                self._view.show_alert(
+                    trust.certificate_changed(event.address, event.pinned, event.presented)
+                )
+                self._stop(
+                    f"Refused: the certificate of {event.address} has changed. If the operator "
+                    f"confirms it, run: {trust.forget_command(event.address)}"
+                )
+            case UnencryptedServerReached():
+                self._unencrypted(event)
 
     def _welcomed_event(self, event: Welcomed) -> None:
         reconnected = self._welcomed or bool(self._conversations)
@@ -422,7 +482,12 @@ class ChatPresenter:
             self._view.show_chat()
         if self._target is not None and self._preferences is not None:
             t = self._target
-            self._preferences.save(LastConnection(host=t.host, port=t.port, name=event.name))
+            recent = with_recent(
+                self._recent_servers(), ServerEntry(label=t.label, host=t.host, port=t.port)
+            )
+            self._preferences.save(
+                LastConnection(host=t.host, port=t.port, name=event.name, recent=recent)
+            )
         self._view.set_banner(None)
         if reconnected and self._dropped_notice:
             for conversation in self._conversations.values():
@@ -436,6 +501,7 @@ class ChatPresenter:
                 lobby.key,
                 f"Connected to {self._target.address} as {event.name}. Type /help for commands.",
             )
+        self._announce_protection(lobby.key)
         lobby.members = list(event.users)
         if self._selected is None:
             self._select(lobby.key)
@@ -468,7 +534,6 @@ class ChatPresenter:
 
     def _gave_up(self, event: ConnectionDropped, reason: str) -> None:
         """The session stopped trying: the person must choose (another name, a password)."""
-        self._session = None
         focus: Field = "host"
         ask_password = False
         if event.code in ("name_taken", "invalid_name"):
@@ -477,11 +542,101 @@ class ChatPresenter:
             focus, ask_password = "password", True
             given = self._target is not None and self._target.password is not None
             reason = "Wrong password — try again" if given else "This server needs a password"
+        self._stop(reason, focus, ask_password)
+
+    def _stop(self, reason: str, focus: Field = "host", ask_password: bool = False) -> None:
+        """No session any more: say why, in the window if it is open, and in the dialog."""
+        self._session = None
         if self._chat_shown:
             self._view.set_banner(f"Disconnected: {reason}")
             for conversation in self._conversations.values():
                 self._system(conversation.key, f"Disconnected: {reason}", LineKind.ERROR)
         self._open_dialog(self._form, reason, focus, ask_password)
+
+    # -- trust ----------------------------------------------------------------------------------
+
+    def _certificate_unknown(self, event: UnknownCertificatePresented) -> None:
+        self._ask(
+            trust.first_contact(event.address, event.fingerprint, event.advertised),
+            on_yes=lambda trusted: trusted.pin(event.address, event.fingerprint),
+            declined=f"Not connected: you did not trust the certificate of {event.address}",
+        )
+
+    def _unencrypted(self, event: UnencryptedServerReached) -> None:
+        if event.pinned is not None:  # it encrypted before: a downgrade, never accepted
+            self._session = None
+            self._view.show_alert(trust.encryption_dropped(event.address, event.pinned))
+            self._stop(
+                f"Refused: {event.address} no longer encrypts. If the operator confirms it, "
+                f"run: {trust.forget_command(event.address)}"
+            )
+            return
+        target = self._target
+        self._ask(
+            trust.unencrypted(
+                event.address,
+                announced_tls=target is not None and target.advertised_fingerprint is not None,
+                password=target is not None and target.password is not None,
+            ),
+            on_yes=lambda trusted: trusted.allow_unencrypted(event.address),
+            declined=f"Not connected: {event.address} does not encrypt",
+        )
+
+    def _ask(
+        self, question: Question, *, on_yes: Callable[[ServerTrust], None], declined: str
+    ) -> None:
+        """The session stopped at a server it cannot trust alone: ask the person."""
+        self._session = None
+        store = self._trust
+        if store is None:  # nowhere to keep the answer: asking would loop
+            self._stop(declined)
+            return
+        self._asked = question
+        self._on_yes = lambda: on_yes(store)
+        self._declined = declined
+        if self._chat_shown:
+            self._view.set_banner(f"Disconnected: {question.title}")
+        self._view.ask(question)
+
+    def answer(self, question: Question, yes: bool) -> None:
+        """The person answered ``question`` (a stale one is ignored)."""
+        if self._closed or question is not self._asked:
+            return
+        self._asked = None
+        if not yes:
+            self._stop(self._declined)
+        else:
+            try:
+                self._on_yes()
+            except (OSError, ValueError) as error:
+                self._stop(f"Cannot remember your answer: {error}")
+            else:
+                if self._target is not None:
+                    self._connect(self._target)
+        self._flush_lines()
+
+    def _announce_protection(self, lobby: str) -> None:
+        """After a welcome: the indicator, and a line in the lobby when it changed."""
+        opened = self._opened
+        if opened is None or opened == self._announced:
+            return
+        self._announced = opened
+        encrypted = opened.fingerprint is not None
+        self._view.set_security(trust.security_note(opened.fingerprint), warning=not encrypted)
+        if encrypted:
+            self._system(
+                lobby, f"The connection is encrypted; server certificate {opened.fingerprint}"
+            )
+        else:
+            self._system(
+                lobby,
+                "This connection is NOT encrypted: anyone on the network can read this chat.",
+                LineKind.ERROR,
+            )
+
+    def _recent_servers(self) -> tuple[ServerEntry, ...]:
+        last = self._preferences.load() if self._preferences is not None else None
+        return () if last is None else last.recent
 
     def _message(self, message: Message) -> None:
         conversation = self._conversations.get(room_key(message.room))
@@ -1002,6 +1157,8 @@ class ChatPresenter:
         title = APP_NAME
         if self._me and self._target is not None:
             title = f"{APP_NAME} — {self._me} on {self._target.address}"
+            if self._opened is not None and self._opened.fingerprint is None:
+                title += " (not encrypted)"
         if self._unseen and not self._focused:
             title = f"({self._unseen}) {title}"
         self._view.set_title(title)

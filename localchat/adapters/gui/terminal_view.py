@@ -9,6 +9,10 @@ presenter and handing it the lines read. Lines typed before the first connection
 until it is up; at the end of input the view waits (a few seconds at most) for the server
 to acknowledge the lines already typed, then quits, so ``printf 'hi\\n' | localchat
 run-client --terminal ...`` delivers ``hi``.
+
+A question (trust a new server? connect without encryption?) is a ``[y/N]`` prompt: the next
+line answers it, a line held from before included, and only ``y`` or ``yes`` means yes.
+Servers found on the network (or used before) are listed, numbered, at the address prompt.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from typing import TextIO
 from localchat.adapters.gui.connect import ConnectForm, ConnectPresenter, Field
 from localchat.adapters.gui.formatting import LineKind, LogLine
 from localchat.adapters.gui.presenter import ChatIntents, RoomItem
+from localchat.adapters.gui.trust import Alert, Question
+from localchat.ports.session import ServerEntry
 
 POLL_SECONDS = 0.05
 DRAIN_SECONDS = 5.0
@@ -61,12 +67,17 @@ class _TerminalDialog:
         return not self.closed and not self._form.busy and bool(self._fields)
 
     def show_form(self, form: ConnectForm) -> None:
-        restart = not form.busy and (not self._fields or form.error != self._form.error)
+        previous = self._form
+        restart = not form.busy and (not self._fields or form.error != previous.error)
         self._form = form
         if form.busy:
             self._print(form.status)
             return
         if not restart:
+            listed = (form.servers, form.discovery) != (previous.servers, previous.discovery)
+            if listed and self._fields[:1] == ["host"]:
+                self._list_servers()
+                self._prompt()
             return
         if form.error:
             self._print(f"! {form.error}")
@@ -76,7 +87,14 @@ class _TerminalDialog:
         start = order.index(form.focus) if form.focus in order else 0
         self._fields = order[start:]
         self._answers = {"host": form.host, "port": form.port, "name": form.name, "password": ""}
+        if self._fields[0] == "host":
+            self._list_servers()
         self._prompt()
+
+    def refresh(self) -> None:
+        """Let the dialog poll for servers found on the network."""
+        if not self.closed:
+            self._dialog.refresh()
 
     def close(self) -> None:
         self.closed = True
@@ -85,13 +103,35 @@ class _TerminalDialog:
         if not self._fields:
             return
         field = self._fields.pop(0)
-        if line.strip() or field == "password":
+        picked = self._picked(line) if field == "host" else None
+        if picked is not None:
+            self._answers["host"], self._answers["port"] = picked.host, str(picked.port)
+            if self._fields[:1] == ["port"]:
+                self._fields.pop(0)
+        elif line.strip() or field == "password":
             self._answers[field] = line.strip()
         if self._fields:
             self._prompt()
             return
         a = self._answers
         self._dialog.submit(a["host"], a["port"], a["name"], a["password"])
+
+    def _picked(self, line: str) -> ServerEntry | None:
+        """A listed server chosen by its number."""
+        text = line.strip()
+        rows = self._form.servers
+        if text.isdigit() and 1 <= int(text) <= len(rows):
+            return rows[int(text) - 1].entry
+        return None
+
+    def _list_servers(self) -> None:
+        rows = self._form.servers
+        if rows:
+            self._print("Servers (type a number to pick one):")
+            for number, row in enumerate(rows, start=1):
+                self._print(f"  [{number}] {row.text}")
+        if self._form.discovery:
+            self._print(f"* {self._form.discovery}")
 
     def _prompt(self) -> None:
         field = self._fields[0]
@@ -121,6 +161,7 @@ class TerminalChatView:
         self._banner: str | None = None
         self._outbox: list[str] = []
         self._titles: dict[str, str] = {}
+        self._question: Question | None = None
 
     # -- running --------------------------------------------------------------------------------
 
@@ -133,6 +174,11 @@ class TerminalChatView:
         try:
             while not self._closed:
                 presenter.pump()
+                if self._dialog is not None:
+                    self._dialog.refresh()
+                if self._question is not None and self._held:
+                    self._answer(presenter, self._held.popleft())
+                    continue
                 now = time.monotonic()
                 ready = self._chat_shown and (
                     not presenter.awaiting_answers or now - last_submit > ANSWER_WAIT_SECONDS
@@ -151,6 +197,8 @@ class TerminalChatView:
                     continue
                 if read is None:
                     input_ended = time.monotonic()
+                elif self._question is not None:
+                    self._answer(presenter, read)
                 elif self._dialog is not None and self._dialog.wants_input:
                     self._dialog.answer(read)
                 else:
@@ -162,11 +210,16 @@ class TerminalChatView:
     def _done(self, presenter: ChatIntents, since_end: float) -> bool:
         """Input ended: may we leave? Not before the lines typed are acknowledged, nor while
         the first connection is still being made (each within a time limit)."""
-        if self._dialog is not None and self._dialog.wants_input:
-            return True  # the dialog waits for answers that will never come
+        if self._question is not None or (self._dialog is not None and self._dialog.wants_input):
+            return True  # a question or the dialog waits for answers that will never come
         if not self._chat_shown:
             return since_end > CONNECT_WAIT_SECONDS
         return not presenter.unacknowledged or since_end > DRAIN_SECONDS
+
+    def _answer(self, presenter: ChatIntents, line: str) -> None:
+        question, self._question = self._question, None
+        if question is not None:
+            presenter.answer(question, line.strip().lower() in ("y", "yes"))
 
     def _read(self) -> None:
         for line in self._in:
@@ -223,6 +276,28 @@ class TerminalChatView:
         if text is not None and text != self._banner:
             self._print(f"*** {text}")
         self._banner = text
+
+    def set_security(self, text: str, *, warning: bool) -> None:
+        pass  # no status line here: the presenter also says it in the log
+
+    def ask(self, question: Question) -> None:
+        self._question = question
+        self._print(f"*** {question.title}")
+        self._lines_of(question.text, "***")
+        if question.fingerprint:
+            self._print(f"***     {question.fingerprint}")
+        self._lines_of(question.after, "***")
+        if question.warning:
+            self._print(f"!!! {question.warning}")
+        self._print(f"{question.prompt} [y/N]:")
+
+    def show_alert(self, alert: Alert) -> None:
+        self._print(f"!!! {alert.title}")
+        self._lines_of(alert.text, "!!!")
+
+    def _lines_of(self, text: str, mark: str) -> None:
+        for line in text.splitlines():
+            self._print(f"{mark} {line}".rstrip())
 
     def set_outbox(self, lines: Sequence[str]) -> None:
         if lines and list(lines) != self._outbox:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 import threading
 import tkinter as tk
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from tkinter import font as tkfont
 from tkinter import ttk
 from typing import Any
 
-from localchat.adapters.gui.connect import ConnectForm, ConnectPresenter, Field
+from localchat.adapters.gui.connect import ConnectForm, ConnectPresenter, Field, ServerRow
 from localchat.adapters.gui.formatting import LineKind, LogLine
 from localchat.adapters.gui.presenter import (
     EVENTS_PER_PUMP,
@@ -25,13 +25,16 @@ from localchat.adapters.gui.presenter import (
     ChatIntents,
     RoomItem,
 )
-from localchat.ports.session import ServerEntry
+from localchat.adapters.gui.trust import Alert, Question
 
 log = logging.getLogger(__name__)
 
 POLL_MS = 25
-DIALOG_REFRESH_MS = 500
+DIALOG_REFRESH_MS = 250
 BANNER_COLOURS = ("#fff3cd", "#5c4400")
+DANGER = "#b00020"
+WRAP = 520
+FINGERPRINT_SAMPLE = "SHA256:" + ":".join(["DD"] * 32)
 _KIND_TAGS = {
     LineKind.SYSTEM: ("system",),
     LineKind.ERROR: ("error",),
@@ -125,31 +128,35 @@ class TkConnectDialog:
             self.window.transient(root)
         body = ttk.Frame(self.window, padding=14)
         body.pack(fill="both", expand=True)
-        self.servers = tk.Listbox(body, height=4, activestyle="none", exportselection=False)
-        self._servers_label = ttk.Label(body, text="Servers on your network:")
-        self._entries: tuple[ServerEntry, ...] = ()
+        self.servers = tk.Listbox(
+            body, height=5, width=60, activestyle="none", exportselection=False
+        )
+        self._servers_label = ttk.Label(body, text="Servers (double-click to connect):")
+        self._rows: tuple[ServerRow, ...] = ()
         self.servers.bind("<ButtonRelease-1>", self._server_clicked)
+        self.servers.bind("<Double-Button-1>", self._server_double_clicked)
+        self.discovery = ttk.Label(body, foreground="#555555", wraplength=WRAP, justify="left")
         self.fields: dict[Field, ttk.Entry] = {}
-        self._rows: dict[Field, tuple[ttk.Label, ttk.Entry]] = {}
+        self._field_rows: dict[Field, tuple[ttk.Label, ttk.Entry]] = {}
         labels: dict[Field, str] = {
             "host": "Server",
             "port": "Port",
             "name": "Your name",
             "password": "Password",
         }
-        for row, (field, label) in enumerate(labels.items(), start=2):
+        for row, (field, label) in enumerate(labels.items(), start=3):
             caption = ttk.Label(body, text=label)
             entry = ttk.Entry(body, width=30, show="•" if field == "password" else "")
             caption.grid(row=row, column=0, sticky="w", pady=3, padx=(0, 8))
             entry.grid(row=row, column=1, sticky="ew", pady=3)
             self.fields[field] = entry
-            self._rows[field] = (caption, entry)
-        self.error = ttk.Label(body, foreground="#b00020", wraplength=320, justify="left")
-        self.error.grid(row=6, column=0, columnspan=2, sticky="w", pady=(6, 0))
-        self.status = ttk.Label(body, foreground="#555555", wraplength=320)
-        self.status.grid(row=7, column=0, columnspan=2, sticky="w")
+            self._field_rows[field] = (caption, entry)
+        self.error = ttk.Label(body, foreground=DANGER, wraplength=WRAP, justify="left")
+        self.error.grid(row=7, column=0, columnspan=2, sticky="w", pady=(6, 0))
+        self.status = ttk.Label(body, foreground="#555555", wraplength=WRAP)
+        self.status.grid(row=8, column=0, columnspan=2, sticky="w")
         buttons = ttk.Frame(body)
-        buttons.grid(row=8, column=0, columnspan=2, sticky="e", pady=(10, 0))
+        buttons.grid(row=9, column=0, columnspan=2, sticky="e", pady=(10, 0))
         self.cancel_button = ttk.Button(buttons, text="Cancel", command=presenter.cancel)
         self.connect_button = ttk.Button(buttons, text="Connect", command=self.submit)
         self.cancel_button.pack(side="right", padx=(6, 0))
@@ -160,6 +167,10 @@ class TkConnectDialog:
         self._shown: ConnectForm | None = None
         self._closed = False
         self._refresh()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def submit(self) -> None:
         f = self.fields
@@ -178,7 +189,7 @@ class TkConnectDialog:
                 entry.configure(state="normal")
                 entry.delete(0, "end")
                 entry.insert(0, value)
-        caption, password = self._rows["password"]
+        caption, password = self._field_rows["password"]
         if form.ask_password:
             caption.grid()
             password.grid()
@@ -186,6 +197,11 @@ class TkConnectDialog:
             caption.grid_remove()
             password.grid_remove()
         self._show_servers(form.servers)
+        self.discovery.configure(text=form.discovery)
+        if form.discovery:
+            self.discovery.grid(row=2, column=0, columnspan=2, sticky="w", pady=(0, 8))
+        else:
+            self.discovery.grid_remove()
         self.error.configure(text=form.error)
         self.status.configure(text=form.status)
         state = "disabled" if form.busy else "normal"
@@ -197,14 +213,16 @@ class TkConnectDialog:
             target.focus_set()
             target.select_range(0, "end")
 
-    def _show_servers(self, entries: tuple[ServerEntry, ...]) -> None:
-        if entries == self._entries:
+    def _show_servers(self, rows: tuple[ServerRow, ...]) -> None:
+        if rows == self._rows:
             return
-        self._entries = entries
+        self._rows = rows
         self.servers.delete(0, "end")
-        for entry in entries:
-            self.servers.insert("end", f"{entry.label}  —  {entry.host}:{entry.port}")
-        if entries:
+        for row in rows:
+            self.servers.insert("end", row.text)
+            if not row.found:
+                self.servers.itemconfigure("end", foreground="#555555")
+        if rows:
             self._servers_label.grid(row=0, column=0, columnspan=2, sticky="w")
             self.servers.grid(row=1, column=0, columnspan=2, sticky="ew", pady=(2, 8))
         else:
@@ -213,8 +231,16 @@ class TkConnectDialog:
 
     def _server_clicked(self, event: tk.Event[Any]) -> None:
         index = _nearest(self.servers, event.y)
-        if 0 <= index < len(self._entries):
-            self.presenter.server_chosen(self._entries[index])
+        if 0 <= index < len(self._rows):
+            self.presenter.server_chosen(self._rows[index].entry)
+
+    def _server_double_clicked(self, event: tk.Event[Any]) -> None:
+        index = _nearest(self.servers, event.y)
+        if 0 <= index < len(self._rows):
+            f = self.fields
+            self.presenter.server_activated(
+                self._rows[index].entry, f["name"].get(), f["password"].get()
+            )
 
     def _refresh(self) -> None:
         if not self._closed:
@@ -226,6 +252,120 @@ class TkConnectDialog:
             self._closed = True
             self.window.after_cancel(self._refresh_id)
             self.window.destroy()
+
+
+class _Notice:
+    """A small window over the others: a title, text, buttons (for questions and alerts)."""
+
+    def __init__(self, root: tk.Tk, title: str, *, over: tk.Wm | None, danger: bool) -> None:
+        self.mono = tkfont.nametofont("TkFixedFont", root=root)
+        body_font = tkfont.nametofont("TkDefaultFont", root=root)
+        self.wrap = max(
+            WRAP, body_font.measure(FINGERPRINT_SAMPLE), self.mono.measure(FINGERPRINT_SAMPLE)
+        )
+        """As wide as a fingerprint on one line: people compare them pair by pair."""
+        self.window = tk.Toplevel(root)
+        self.window.title(title)
+        self.window.resizable(False, False)
+        if over is not None:
+            self.window.transient(over)
+        self.body = ttk.Frame(self.window, padding=16)
+        self.body.pack(fill="both", expand=True)
+        heading = tkfont.nametofont("TkHeadingFont", root=root).actual()
+        self.heading = tk.Label(
+            self.body,
+            text=title,
+            font=(heading["family"], max(11, abs(int(heading["size"]))), "bold"),
+            fg=DANGER if danger else "#000000",
+            anchor="w",
+            justify="left",
+            wraplength=self.wrap,
+        )
+        self.heading.pack(fill="x", pady=(0, 8))
+        self.buttons = ttk.Frame(self.body)
+        self.closed = False
+
+    def paragraph(self, text: str, **options: Any) -> tk.Label:
+        label = tk.Label(
+            self.body, text=text, anchor="w", justify="left", wraplength=self.wrap, **options
+        )
+        label.pack(fill="x", pady=(0, 8))
+        return label
+
+    def button(self, text: str, command: Callable[[], None]) -> ttk.Button:
+        button = ttk.Button(self.buttons, text=text, command=command)
+        button.pack(side="right", padx=(6, 0))
+        return button
+
+    def show(self, focus: tk.Misc) -> None:
+        self.buttons.pack(fill="x", pady=(8, 0))
+        self.window.lift()
+        focus.focus_set()
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.window.destroy()
+
+
+class TkQuestion(_Notice):
+    """A yes/no :class:`~localchat.adapters.gui.trust.Question`; the safe answer has the
+    focus, so a stray Enter or Space never trusts anything."""
+
+    def __init__(
+        self,
+        root: tk.Tk,
+        question: Question,
+        on_answer: Callable[[bool], None],
+        *,
+        over: tk.Wm | None,
+    ) -> None:
+        super().__init__(root, question.title, over=over, danger=bool(question.warning))
+        self.question = question
+        self._on_answer = on_answer
+        self.paragraph(question.text)
+        self.fingerprint: tk.Entry | None = None
+        if question.fingerprint:  # selectable, so it can be copied and compared
+            self.fingerprint = tk.Entry(
+                self.body,
+                width=len(question.fingerprint) + 2,
+                font=self.mono,
+                justify="center",
+                relief="flat",
+            )
+            self.fingerprint.insert(0, question.fingerprint)
+            self.fingerprint.configure(state="readonly")
+            self.fingerprint.pack(fill="x", pady=(0, 8))
+        if question.after:
+            self.paragraph(question.after)
+        self.warning = (
+            self.paragraph(question.warning, fg=DANGER, font=self.heading.cget("font"))
+            if question.warning
+            else None
+        )
+        self.no_button = self.button(question.no, lambda: self.answer(False))
+        self.yes_button = self.button(question.yes, lambda: self.answer(True))
+        self.window.bind("<Escape>", lambda e: self.answer(False))
+        self.window.protocol("WM_DELETE_WINDOW", lambda: self.answer(False))
+        self.show(self.no_button)
+
+    def answer(self, yes: bool) -> None:
+        if not self.closed:
+            self.close()
+            self._on_answer(yes)
+
+
+class TkAlert(_Notice):
+    """A loud :class:`~localchat.adapters.gui.trust.Alert` with one button."""
+
+    def __init__(self, root: tk.Tk, alert: Alert, *, over: tk.Wm | None) -> None:
+        super().__init__(root, alert.title, over=over, danger=True)
+        self.alert = alert
+        self.text = self.paragraph(alert.text)
+        self.close_button = self.button("Close", self.close)
+        self.window.bind("<Escape>", lambda e: self.close())
+        self.window.protocol("WM_DELETE_WINDOW", self.close)
+        self.show(self.close_button)
 
 
 class TkChatView:
@@ -251,6 +391,8 @@ class TkChatView:
         self._rooms: list[RoomItem] = []
         self._focused = True
         self.dialog: TkConnectDialog | None = None
+        self.question: TkQuestion | None = None
+        self.alert: TkAlert | None = None
         self.fonts = self._make_fonts()
         root.report_callback_exception = self._callback_failed
         root.withdraw()
@@ -294,7 +436,10 @@ class TkChatView:
             font=self.fonts["bold"],
         )
         self._banner_shown = False
-        bottom = ttk.Frame(root, padding=(8, 4, 8, 8))
+        self.security = tk.Label(root, anchor="w", padx=10, pady=2, font=self.fonts["small"])
+        self._security_colours = (self.security.cget("bg"), "#2e6b30")
+        self._security_shown = False
+        self._bottom = bottom = ttk.Frame(root, padding=(8, 4, 8, 8))
         bottom.pack(side="bottom", fill="x")
         self.outbox = tk.Label(
             root, fg="#8a5a00", anchor="w", justify="left", wraplength=880, padx=10
@@ -473,6 +618,27 @@ class TkChatView:
                 self.dialog.close()
             self.root.destroy()
 
+    def _over(self) -> tk.Wm | None:
+        """The window a question or alert belongs to: the dialog, else the main window."""
+        if self.dialog is not None and not self.dialog.closed:
+            return self.dialog.window
+        return self.root if self.root.state() != "withdrawn" else None
+
+    def ask(self, question: Question) -> None:
+        if self.question is not None:
+            self.question.close()
+
+        def answered(yes: bool) -> None:
+            if self._intents is not None:
+                self._intents.answer(question, yes)
+
+        self.question = TkQuestion(self.root, question, answered, over=self._over())
+
+    def show_alert(self, alert: Alert) -> None:
+        if self.alert is not None:
+            self.alert.close()
+        self.alert = TkAlert(self.root, alert, over=self._over())
+
     # -- ChatView: conversations ----------------------------------------------------------------
 
     def add_conversation(self, key: str, label: str) -> None:
@@ -571,6 +737,17 @@ class TkChatView:
         if not self._banner_shown:
             self.banner.pack(side="top", fill="x", before=self.panes)
             self._banner_shown = True
+
+    def set_security(self, text: str, *, warning: bool) -> None:
+        if not self._security_shown:  # under the input line, from the first report
+            self._security_shown = True
+            self._bottom.configure(padding=(8, 4, 8, 4))
+            self.security.pack(side="bottom", fill="x", before=self._bottom)
+        background, calm = self._security_colours
+        if warning:
+            self.security.configure(text=text, bg=DANGER, fg="#ffffff", font=self.fonts["bold"])
+        else:
+            self.security.configure(text=text, bg=background, fg=calm, font=self.fonts["small"])
 
     def set_outbox(self, lines: Sequence[str]) -> None:
         if not lines:

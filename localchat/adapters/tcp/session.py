@@ -18,6 +18,15 @@ When to give up is decided here because only here are the failures told apart:
 
 Lines typed while disconnected are the presenter's business (its outbox): :meth:`send`
 returns False and the presenter keeps them until the next ``Welcomed``.
+
+TLS (with ``known_servers``): every attempt, reconnects included, starts with TLS and checks
+the certificate against the pins (trust on first use). A server the session cannot trust by
+itself ends the session with one event, never a retry: an unknown certificate, a changed one
+(refused, also on a reconnect), or a server without TLS that the person has not agreed to
+use unencrypted (one that had a pinned certificate never is: that is a downgrade). The
+person's answers are recorded in ``known_servers`` by the presenter (through
+:class:`~localchat.ports.session.ServerTrust`); the next session applies them. Without
+``known_servers`` the session speaks plain TCP (servers run with ``--no-tls``).
 """
 
 from __future__ import annotations
@@ -29,8 +38,20 @@ import socket
 import threading
 import time
 
-from localchat.adapters.tcp.client import ChatClient, ClientError, ConnectionClosed, ServerRefused
+from localchat.adapters.tcp.client import (
+    ChatClient,
+    ClientError,
+    ConnectionClosed,
+    NotTlsServer,
+    ServerIdentityChanged,
+    ServerRefused,
+    TlsFailed,
+    TlsTrust,
+    UnknownServer,
+)
 from localchat.adapters.tcp.client_codec import UnreadablePacket, to_event
+from localchat.adapters.tls.fingerprint import Fingerprint, InvalidFingerprint
+from localchat.adapters.tls.known_servers import KnownServers
 from localchat.adapters.wire import packets as p
 from localchat.adapters.wire.errors import ProtocolError
 from localchat.domain.commands import (
@@ -45,16 +66,21 @@ from localchat.domain.commands import (
 from localchat.domain.events import UserJoined, UserLeft, Welcomed
 from localchat.domain.names import LOBBY, name_key
 from localchat.ports.session import (
+    CertificateChanged,
     ClientCommand,
     ConnectionDropped,
+    ConnectionOpened,
     ConnectTarget,
     SessionEvent,
     SessionListener,
+    TrustEvent,
+    UnencryptedServerReached,
+    UnknownCertificatePresented,
 )
 
 log = logging.getLogger(__name__)
 
-GIVE_UP_CODES = frozenset({"auth_failed", "invalid_name", "unsupported_protocol"})
+GIVE_UP_CODES = frozenset({"auth_failed", "invalid_name", "unsupported_protocol", "tls_required"})
 """Refusals that no amount of waiting fixes."""
 NAME_TAKEN_RETRIES = 12
 """Reconnects refused with ``name_taken`` before giving up: with the default backoff this
@@ -97,6 +123,8 @@ def describe_network_error(error: BaseException, address: str) -> str:
         return f"Cannot find the server {address}: unknown host name."
     if isinstance(error, TimeoutError):
         return f"The server {address} did not answer in time."
+    if isinstance(error, TlsFailed):
+        return f"Cannot set up encryption with {address}: {error}."
     if isinstance(error, ProtocolError | UnreadablePacket):
         return f"{address} does not speak the LocalChat protocol ({error})."
     if isinstance(error, ConnectionClosed):
@@ -138,8 +166,10 @@ class TcpChatSession:
         backoff: Backoff | None = None,
         connect_timeout: float = 5.0,
         keepalive: float = KEEPALIVE_SECONDS,
+        known_servers: KnownServers | None = None,
     ) -> None:
         self._target = target
+        self._known_servers = known_servers
         self._listener = listener
         self._backoff = backoff if backoff is not None else Backoff()
         self._connect_timeout = connect_timeout
@@ -206,13 +236,10 @@ class TcpChatSession:
         while not self._stopping.is_set():
             give_up = not self._ever_connected
             try:
-                client = ChatClient.connect(
-                    target.host,
-                    target.port,
-                    name=target.name,
-                    password=target.password,
-                    timeout=self._connect_timeout,
-                )
+                client = self._open()
+            except (UnknownServer, ServerIdentityChanged, NotTlsServer) as untrusted:
+                self._emit(self._trust_event(untrusted))
+                return  # the person decides; a new session applies the answer
             except ServerRefused as refusal:
                 drop = ConnectionDropped(reason=refusal.message, code=refusal.code)
                 name_taken = name_taken + 1 if refusal.code == "name_taken" else 0
@@ -236,6 +263,52 @@ class TcpChatSession:
             if self._stopping.wait(delay):
                 return
 
+    def _open(self) -> ChatClient:
+        """One registered connection: TLS checked against the pins, or plain TCP where that
+        is the choice (no ``known_servers``, or the person agreed for this server)."""
+        target, known = self._target, self._known_servers
+
+        def connect(tls: TlsTrust | None) -> ChatClient:
+            return ChatClient.connect(
+                target.host,
+                target.port,
+                name=target.name,
+                password=target.password,
+                timeout=self._connect_timeout,
+                tls=tls,
+            )
+
+        if known is None:
+            return connect(None)
+        advertised = _fingerprint(target.advertised_fingerprint)
+        trust = TlsTrust(known_servers=known, advertised=advertised)
+        try:
+            return connect(trust)
+        except NotTlsServer as plain:
+            if not known.allows_unencrypted(plain.address):
+                raise
+        return connect(None)
+
+    def _trust_event(
+        self, untrusted: UnknownServer | ServerIdentityChanged | NotTlsServer
+    ) -> TrustEvent:
+        address = str(untrusted.address)
+        if isinstance(untrusted, UnknownServer):
+            return UnknownCertificatePresented(
+                address=address,
+                fingerprint=str(untrusted.fingerprint),
+                advertised=None if untrusted.advertised is None else str(untrusted.advertised),
+            )
+        if isinstance(untrusted, ServerIdentityChanged):
+            return CertificateChanged(
+                address=address, pinned=str(untrusted.pinned), presented=str(untrusted.fingerprint)
+            )
+        assert self._known_servers is not None  # only TLS attempts meet a plain server
+        pinned = self._known_servers.get(untrusted.address)
+        return UnencryptedServerReached(
+            address=address, pinned=None if pinned is None else str(pinned)
+        )
+
     def _serve(self, client: ChatClient) -> ConnectionDropped:
         """Run one registered connection until it ends; say why it ended."""
         address = self._target.address
@@ -252,6 +325,8 @@ class TcpChatSession:
             with self._lock:
                 self._client = client
             self._ever_connected = True
+            fingerprint = None if client.fingerprint is None else str(client.fingerprint)
+            self._emit(ConnectionOpened(address=address, fingerprint=fingerprint))
             self._emit(welcome)
             last_heard = time.monotonic()
             while not self._stopping.is_set():
@@ -291,10 +366,26 @@ class TcpChatSession:
             self._rooms.pop(event.room.canonical, None)
 
 
+def _fingerprint(text: str | None) -> Fingerprint | None:
+    """A fingerprint announced on the network; one that cannot be read is no evidence."""
+    if text is None:
+        return None
+    try:
+        return Fingerprint.parse(text)
+    except InvalidFingerprint:
+        log.warning("ignoring an unreadable announced fingerprint %r", text)
+        return None
+
+
 def open_tcp_session(
-    target: ConnectTarget, listener: SessionListener, *, backoff: Backoff | None = None
+    target: ConnectTarget,
+    listener: SessionListener,
+    *,
+    backoff: Backoff | None = None,
+    known_servers: KnownServers | None = None,
 ) -> TcpChatSession:
-    """A started session (the :data:`~localchat.ports.session.SessionOpener` for TCP)."""
-    session = TcpChatSession(target, listener, backoff=backoff)
+    """A started session (the :data:`~localchat.ports.session.SessionOpener` for TCP); with
+    ``known_servers``, over TLS with trust on first use."""
+    session = TcpChatSession(target, listener, backoff=backoff, known_servers=known_servers)
     session.start()
     return session

@@ -9,6 +9,11 @@ someone is in the middle.
 The key is the address as the person reached it (host lower-cased, IPv6 in brackets, port),
 exactly as SSH keys by host name. The file is rewritten atomically; comments and unknown lines
 are kept so a person may edit it by hand.
+
+A server that does not speak TLS at all (``--no-tls``) can be remembered here too, as
+``HOST:PORT unencrypted``: the person agreed once to talk to it without encryption. One line
+per address, so trusting a certificate later replaces that answer, and ``--forget`` drops
+either.
 """
 
 from __future__ import annotations
@@ -25,9 +30,15 @@ from localchat.adapters.tls.fingerprint import Fingerprint, InvalidFingerprint
 FILE_NAME = "known_servers"
 HEADER = (
     "# LocalChat: pinned server certificates (trust on first use, like ssh known_hosts).\n"
-    "# One 'HOST:PORT SHA256:...' per line. To trust a server's new certificate, delete its\n"
-    "# line or run: localchat trust HOST:PORT --forget\n"
+    "# One 'HOST:PORT SHA256:...' per line ('HOST:PORT unencrypted': a server without TLS\n"
+    "# you agreed to use). To trust a server's new certificate, delete its line or run:\n"
+    "# localchat trust HOST:PORT --forget\n"
 )
+UNENCRYPTED = "unencrypted"
+"""The second field of a line for a server the person agreed to use without TLS."""
+
+Trusted = Fingerprint | None
+"""What is recorded for an address: a pinned fingerprint, or ``None`` for "unencrypted"."""
 
 
 class InvalidAddress(ValueError):
@@ -76,20 +87,31 @@ class KnownServers:
         self.path = path
 
     def get(self, address: ServerAddress) -> Fingerprint | None:
+        """The fingerprint pinned for ``address``, if any."""
         return self._read().get(address)
 
     def pin(self, address: ServerAddress, fingerprint: Fingerprint) -> None:
         """Trust ``fingerprint`` at ``address`` from now on (replacing any earlier pin)."""
-        self._rewrite(address, fingerprint)
+        self._rewrite(address, str(fingerprint))
+
+    def allows_unencrypted(self, address: ServerAddress) -> bool:
+        """The person agreed to talk to ``address`` without TLS (and nothing is pinned)."""
+        entries = self._entries()
+        return address in entries and entries[address] is None
+
+    def allow_unencrypted(self, address: ServerAddress) -> None:
+        """Remember that ``address`` may be used without TLS (replacing any pin)."""
+        self._rewrite(address, UNENCRYPTED)
 
     def forget(self, address: ServerAddress) -> bool:
-        """Drop the pin for ``address``; False if there was none."""
-        if address not in self._read():
+        """Drop what is recorded for ``address`` (pin or "unencrypted"); False if nothing."""
+        if address not in self._entries():
             return False
         self._rewrite(address, None)
         return True
 
     def all(self) -> dict[ServerAddress, Fingerprint]:
+        """Every pinned fingerprint."""
         return self._read()
 
     def _lines(self) -> list[str]:
@@ -99,35 +121,56 @@ class KnownServers:
             return []
 
     @staticmethod
-    def _entry(line: str) -> tuple[ServerAddress, Fingerprint] | None:
+    def _entry(line: str) -> tuple[ServerAddress, Trusted] | None:
         fields = line.split()
         if len(fields) != 2 or line.lstrip().startswith("#"):
             return None
         try:
-            return ServerAddress.parse(fields[0]), Fingerprint.parse(fields[1])
+            address = ServerAddress.parse(fields[0])
+            if fields[1] == UNENCRYPTED:
+                return address, None
+            return address, Fingerprint.parse(fields[1])
         except (InvalidAddress, InvalidFingerprint):
             return None
 
-    def _read(self) -> dict[ServerAddress, Fingerprint]:
-        pins: dict[ServerAddress, Fingerprint] = {}
+    def _entries(self) -> dict[ServerAddress, Trusted]:
+        entries: dict[ServerAddress, Trusted] = {}
         for line in self._lines():
             entry = self._entry(line)
             if entry is not None:
-                pins[entry[0]] = entry[1]
-        return pins
+                entries[entry[0]] = entry[1]
+        return entries
 
-    def _rewrite(self, address: ServerAddress, fingerprint: Fingerprint | None) -> None:
+    def _read(self) -> dict[ServerAddress, Fingerprint]:
+        return {a: f for a, f in self._entries().items() if f is not None}
+
+    def _rewrite(self, address: ServerAddress, value: str | None) -> None:
+        """Replace the line of ``address`` by ``HOST:PORT value`` (remove it for None)."""
         kept: list[str] = []
         for line in self._lines() or HEADER.splitlines():
             entry = self._entry(line)
             if entry is None or entry[0] != address:
                 kept.append(line)
-        if fingerprint is not None:
-            kept.append(f"{address} {fingerprint}")
+        if value is not None:
+            kept.append(f"{address} {value}")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         temporary.write_text("\n".join(kept) + "\n", encoding="utf-8")
         os.replace(temporary, self.path)
+
+
+class KnownServersTrust:
+    """The person's trust decisions (:class:`~localchat.ports.session.ServerTrust`) written to
+    a :class:`KnownServers` file; addresses and fingerprints as the session spells them."""
+
+    def __init__(self, known_servers: KnownServers) -> None:
+        self.known_servers = known_servers
+
+    def pin(self, address: str, fingerprint: str) -> None:
+        self.known_servers.pin(ServerAddress.parse(address), Fingerprint.parse(fingerprint))
+
+    def allow_unencrypted(self, address: str) -> None:
+        self.known_servers.allow_unencrypted(ServerAddress.parse(address))
 
 
 def user_known_servers() -> KnownServers:

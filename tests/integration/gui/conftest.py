@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import os
+import threading
 import time
 import tkinter
 from collections.abc import Callable, Iterator
@@ -21,7 +22,8 @@ from localchat.adapters.gui.presenter import ChatPresenter
 from localchat.adapters.gui.tk_view import TkChatView
 from localchat.adapters.system_clock import SystemClock
 from localchat.adapters.tcp.session import Backoff, TcpChatSession
-from localchat.ports.session import ConnectTarget, SessionListener
+from localchat.adapters.tls.known_servers import KnownServersTrust, user_known_servers
+from localchat.ports.session import ConnectTarget, ServerDirectory, SessionListener
 
 FAST = Backoff(initial=0.05, maximum=0.3)
 
@@ -43,14 +45,36 @@ def open_fast(target: ConnectTarget, listener: SessionListener) -> TcpChatSessio
     return session
 
 
+def open_fast_tls(target: ConnectTarget, listener: SessionListener) -> TcpChatSession:
+    """Over TLS, checked against the pins in this test's private config directory."""
+    session = TcpChatSession(target, listener, backoff=FAST, known_servers=user_known_servers())
+    session.start()
+    return session
+
+
 class TkClient:
     """One real client window in this process, wired like ``run-client`` but with a fast
-    reconnect backoff."""
+    reconnect backoff (plain TCP unless ``tls``, like the test servers)."""
 
-    def __init__(self, port: int | None, name: str, **target: Any) -> None:
+    def __init__(
+        self,
+        port: int | None,
+        name: str,
+        *,
+        tls: bool = False,
+        directory: ServerDirectory | None = None,
+        **target: Any,
+    ) -> None:
         self.view = TkChatView.open()
         self.root = self.view.root
-        self.presenter = ChatPresenter(self.view, open_fast, clock=SystemClock(), zone=UTC)
+        self.presenter = ChatPresenter(
+            self.view,
+            open_fast_tls if tls else open_fast,
+            clock=SystemClock(),
+            zone=UTC,
+            directory=directory,
+            trust=KnownServersTrust(user_known_servers()),
+        )
         self.view.attach(self.presenter)
         start = (
             None
@@ -112,6 +136,30 @@ def open_window(display: None) -> Iterator[Callable[..., TkClient]]:
         if not client.closed:
             client.presenter.quit()
     clients.clear()
-    # Tk must be torn down on the thread that made it: collect the windows' reference
-    # cycles here, before some network thread's allocation triggers a collection.
+    join_client_threads()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    """After each GUI test, once pytest let go of its fixtures and locals, free the
+    windows here, on the main thread (see :func:`join_client_threads`)."""
+    yield
     gc.collect()
+
+
+def join_client_threads(timeout: float = 5.0) -> None:
+    """Wait until no client thread can still hold a window.
+
+    Tk widgets always form reference cycles, so a closed window is freed by the garbage
+    collector, which runs on whatever thread happens to allocate. If that is a network
+    thread of a later test, Tcl aborts the process ("Tcl_AsyncDelete: async handler deleted
+    by the wrong thread"). So the sessions' network threads and the discovery feed (which
+    end after ``quit``) are joined here, and the windows are collected on the main thread
+    after the test (:func:`pytest_runtest_protocol`).
+    """
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and thread.name.startswith(
+            ("localchat-session", "localchat-browse", "localchat-discovery")
+        ):
+            thread.join(max(0.0, deadline - time.monotonic()))

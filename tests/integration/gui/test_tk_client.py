@@ -14,7 +14,7 @@ import pytest
 from localchat.adapters.gui.presenter import BANNER_RECONNECTING, MAX_LOG_LINES
 from localchat.adapters.memory.store import InMemoryMessageStore
 from localchat.adapters.wire import packets as p
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, safe_cli_env
 from tests.helpers import wait_until
 from tests.integration.gui.conftest import TkClient, spin
 
@@ -227,7 +227,10 @@ def test_the_dialog_connects_and_a_taken_name_reopens_it(
     dialog.fields["name"].focus_force()
     dialog.fields["name"].event_generate("<Return>")
     spin(window, until=window.connected, what=f"the chat window {dialog.error.cget('text')}")
-    assert window.root.title() == f"LocalChat — ada2 on 127.0.0.1:{chat_server.port}"
+    assert window.root.title() == (
+        f"LocalChat — ada2 on 127.0.0.1:{chat_server.port} (not encrypted)"
+    )
+    assert window.view.security.cget("text").startswith("NOT ENCRYPTED")
 
 
 def test_run_client_opens_a_window_and_escape_exits_with_0(
@@ -239,7 +242,7 @@ def test_run_client_opens_a_window_and_escape_exits_with_0(
             pytest.fail("xdotool is needed for this test (apt-get install xdotool)")
         pytest.skip("xdotool is not installed")
     observer = chat_server.connect("obs")
-    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path)}
+    env = safe_cli_env(XDG_CONFIG_HOME=str(tmp_path))
     command = [sys.executable, "-m", "localchat", "run-client", "--host", "127.0.0.1"]
     process = subprocess.Popen(
         [*command, "--port", str(chat_server.port), "--name", "winnie"],

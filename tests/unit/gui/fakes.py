@@ -1,5 +1,6 @@
 """Hand-written doubles for the presenter tests: a view that records what it was told to
-show, a session that records what it was asked to send, and in-memory preferences."""
+show, a session that records what it was asked to send, in-memory preferences, trust
+decisions and server directory."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from localchat.adapters.gui.connect import ConnectForm, ConnectPresenter
 from localchat.adapters.gui.formatting import LogLine
 from localchat.adapters.gui.preferences import LastConnection
 from localchat.adapters.gui.presenter import RoomItem
+from localchat.adapters.gui.trust import Alert, Question
 from localchat.ports.session import (
     ClientCommand,
     ConnectTarget,
     ServerEntry,
+    ServerListing,
     SessionEvent,
     SessionListener,
 )
@@ -55,6 +58,9 @@ class FakeView:
         self.input = "typed text"
         self.bells = 0
         self.append_calls = 0
+        self.questions: list[Question] = []
+        self.alerts: list[Alert] = []
+        self.security: tuple[str, bool] | None = None
 
     # -- ChatView -------------------------------------------------------------------------------
 
@@ -116,6 +122,15 @@ class FakeView:
 
     def ring_bell(self) -> None:
         self.bells += 1
+
+    def set_security(self, text: str, *, warning: bool) -> None:
+        self.security = (text, warning)
+
+    def ask(self, question: Question) -> None:
+        self.questions.append(question)
+
+    def show_alert(self, alert: Alert) -> None:
+        self.alerts.append(alert)
 
     # -- for assertions -------------------------------------------------------------------------
 
@@ -183,13 +198,34 @@ class MemoryPreferences:
 
 
 class StaticDirectory:
-    """A server directory whose entries a test sets."""
+    """A server directory whose entries (and state) a test sets."""
 
     def __init__(self) -> None:
         self.entries: tuple[ServerEntry, ...] = ()
+        self.searching = False
+        self.problem: str | None = None
 
-    def snapshot(self) -> tuple[ServerEntry, ...]:
-        return self.entries
+    def snapshot(self) -> ServerListing:
+        return ServerListing(servers=self.entries, searching=self.searching, problem=self.problem)
+
+
+class MemoryTrust:
+    """Trust decisions kept in dictionaries; ``broken`` makes saving fail like a full disk."""
+
+    def __init__(self) -> None:
+        self.pins: dict[str, str] = {}
+        self.unencrypted: set[str] = set()
+        self.broken = False
+
+    def pin(self, address: str, fingerprint: str) -> None:
+        if self.broken:
+            raise OSError("No space left on device")
+        self.pins[address] = fingerprint
+
+    def allow_unencrypted(self, address: str) -> None:
+        if self.broken:
+            raise OSError("No space left on device")
+        self.unencrypted.add(address)
 
 
 class SteppingClock:

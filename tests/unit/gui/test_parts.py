@@ -113,14 +113,16 @@ def test_the_dialog_shows_servers_from_a_directory_as_they_appear() -> None:
     found = ServerEntry(label="Office chat", host="192.168.1.20", port=5051)
     directory.entries = (found,)
     dialog.refresh()
-    assert view.form.servers == (found,)
+    assert [row.entry for row in view.form.servers] == [found]
     shown = len(view.forms)
     dialog.refresh()
     assert len(view.forms) == shown  # nothing changed, nothing redrawn
     dialog.server_chosen(found)
     assert (view.form.host, view.form.port) == ("192.168.1.20", "5051")
     dialog.submit(view.form.host, view.form.port, view.form.name)
-    assert submitted == [ConnectTarget(host="192.168.1.20", port=5051, name="ada")]
+    assert submitted == [
+        ConnectTarget(host="192.168.1.20", port=5051, name="ada", label="Office chat")
+    ]
 
 
 def test_preferences_round_trip_and_never_fail(tmp_path: Path) -> None:

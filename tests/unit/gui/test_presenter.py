@@ -42,6 +42,8 @@ from tests.unit.gui.fakes import (
     FakeSessions,
     FakeView,
     MemoryPreferences,
+    MemoryTrust,
+    StaticDirectory,
     SteppingClock,
 )
 
@@ -66,15 +68,18 @@ def stored(text: str, seq: int, sender: str = "bob", where: RoomName = LOBBY) ->
 class Client:
     """A presenter wired to a FakeView and fake sessions, with a few shortcuts."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, directory: StaticDirectory | None = None) -> None:
         self.view = FakeView()
         self.sessions = FakeSessions()
         self.preferences = MemoryPreferences()
+        self.trust = MemoryTrust()
         self.presenter = ChatPresenter(
             self.view,
             self.sessions,
             clock=SteppingClock(),
             preferences=self.preferences,
+            directory=directory,
+            trust=self.trust,
             zone=UTC,
             fallback_password="from-env",
         )
