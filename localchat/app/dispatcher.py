@@ -35,19 +35,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from localchat.app.commit_stats import CommitStats
-from localchat.app.groups import Group, withdrawn
+from localchat.app.groups import Group, ReplyDelivery, Routed, withdrawn
 from localchat.app.services import ChatService
-from localchat.domain.commands import Command, Disconnect, PostMessage, Quit
-from localchat.domain.events import Delivery
+from localchat.domain.commands import Disconnect, PostMessage, Quit
 from localchat.domain.model import SessionId
 from localchat.ports.store import Commit, MessageStore, StoreError
-from localchat.ports.transport import ServerTransport
+from localchat.ports.transport import Inbound, Reply, ServerTransport
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BATCH = 512
 """Commands run before the dispatcher looks at its groups again."""
-_STOP: list[tuple[SessionId, Command]] = []  # a sentinel by identity
+_STOP: list[tuple[SessionId, Inbound]] = []  # a sentinel by identity
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +71,7 @@ class Dispatcher:
         self._service = service
         self._store = store
         self._max_batch = max_batch
-        self._inbox: queue.SimpleQueue[Sequence[tuple[SessionId, Command]] | _Committed] = (
+        self._inbox: queue.SimpleQueue[Sequence[tuple[SessionId, Inbound]] | _Committed] = (
             queue.SimpleQueue()
         )
         self._commits: queue.SimpleQueue[tuple[Group, Commit] | None] = queue.SimpleQueue()
@@ -86,7 +85,9 @@ class Dispatcher:
         self.batches = 0
         """How many groups were delivered (for benchmarks and tests)."""
         self.commands = 0
-        """How many commands ran."""
+        """How many commands ran (written by the dispatcher thread only)."""
+        self._submitted = 0
+        self._count_lock = threading.Lock()
         self.commit_stats = CommitStats()
         """Group commit: messages per commit and commit times (for benchmarks and tests)."""
 
@@ -97,9 +98,14 @@ class Dispatcher:
         self._owners[session] = transport
         return session
 
-    def submit(self, batch: Sequence[tuple[SessionId, Command]]) -> None:
+    def submit(self, batch: Sequence[tuple[SessionId, Inbound]]) -> None:
         if batch:
+            with self._count_lock:
+                self._submitted += len(batch)
             self._inbox.put(batch)
+
+    def backlog(self) -> int:
+        return self._submitted - self.commands
 
     @property
     def open_sessions(self) -> int:
@@ -165,11 +171,14 @@ class Dispatcher:
             if stopping and self._in_flight is None and not self._open:
                 return
 
-    def _execute(self, batch: Sequence[tuple[SessionId, Command]]) -> int:
+    def _execute(self, batch: Sequence[tuple[SessionId, Inbound]]) -> int:
         """Run ``batch`` into the open group; return how many commands ran."""
         handle = self._service.handle
         group = self._open
         for session, command in batch:
+            if isinstance(command, Reply):  # the transport's own answer: keep it in line
+                group.deliveries.append(ReplyDelivery(command, (session,)))
+                continue
             try:
                 produced = handle(session, command)
             except Exception:
@@ -245,7 +254,7 @@ class Dispatcher:
 
     # -- without threads ------------------------------------------------------------------------
 
-    def run_batch(self, work: Sequence[Sequence[tuple[SessionId, Command]]]) -> None:
+    def run_batch(self, work: Sequence[Sequence[tuple[SessionId, Inbound]]]) -> None:
         """Run commands, commit on this thread, deliver, flush: one group, deterministic.
 
         For tests and tools that drive the core step by step; not while :meth:`start`-ed.
@@ -266,7 +275,7 @@ class Dispatcher:
 
     # -- routing --------------------------------------------------------------------------------
 
-    def _route(self, deliveries: list[Delivery]) -> None:
+    def _route(self, deliveries: list[Routed]) -> None:
         transports = self._transports
         if len(transports) == 1:
             transport = transports[0]

@@ -12,15 +12,29 @@ from dataclasses import dataclass, field
 from localchat.domain.errors import StoreUnavailable
 from localchat.domain.events import CommandRejected, Delivery, HistoryFetched, MessagePosted
 from localchat.domain.model import Message, SessionId
+from localchat.ports.transport import Reply
 
 STORE_FAILED = CommandRejected.from_error(StoreUnavailable())
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyDelivery:
+    """A transport's :class:`Reply`, kept in line with the deliveries of the commands
+    around it and handed back to that transport as they are."""
+
+    event: Reply
+    recipients: tuple[SessionId, ...]
+
+
+Routed = Delivery | ReplyDelivery
+"""What a group hands to the transports, in order."""
 
 
 @dataclass(slots=True)
 class Group:
     """What a run of commands caused, waiting for the commit of its messages."""
 
-    deliveries: list[Delivery] = field(default_factory=list)
+    deliveries: list[Routed] = field(default_factory=list)
     posted: list[tuple[int, SessionId]] = field(default_factory=list)
     """``(index in deliveries, sender)`` of every new message: what the commit covers."""
     ended: list[SessionId] = field(default_factory=list)
@@ -54,7 +68,7 @@ def withdrawn(group: Group, lost: set[tuple[str, int]]) -> Group:
     pages drop every lost message (a page shows staged messages, maybe of an earlier group).
     Everything else stands, in order."""
     senders = dict(group.posted)
-    kept: list[Delivery] = []
+    kept: list[Routed] = []
     for index, delivery in enumerate(group.deliveries):
         event = delivery.event
         if index in senders:

@@ -8,6 +8,9 @@ from localchat.ports.clock import Clock
 from localchat.ports.store import MessageStore, StoreError
 from localchat.ports.transport import (
     CommandSink,
+    Inbound,
+    Outbound,
+    Reply,
     ServerTransport,
     TransportFactory,
     TransportOptions,
@@ -16,6 +19,9 @@ from localchat.ports.transport import (
 __all__ = [
     "Clock",
     "CommandSink",
+    "Inbound",
+    "Outbound",
+    "Reply",
     "MessageStore",
     "ServerTransport",
     "StoreError",

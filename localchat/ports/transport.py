@@ -18,15 +18,46 @@ from localchat.domain.events import Event
 from localchat.domain.model import SessionId
 
 
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A transport's own answer to one of its client's frames (a ``pong``, a wire error).
+
+    The chat core never sees it. It is submitted in line with the client's commands and
+    handed back to the transport's :meth:`ServerTransport.deliver` in that order, after the
+    answers to the frames before it: a client reads its answers in the order of its
+    requests, which is how it matches an error (which names no request) to its cause.
+    ``closes``: the transport ends the connection once it has sent ``payload``.
+    """
+
+    payload: bytes
+    closes: bool = False
+
+
+Inbound = Command | Reply
+"""What a transport submits for a session."""
+
+Outbound = Event | Reply
+"""What the dispatcher hands back to a transport."""
+
+
 class CommandSink(Protocol):
-    """The dispatcher as transports see it. Both methods are thread-safe."""
+    """The dispatcher as transports see it. Every method is thread-safe."""
 
     def open_session(self, transport: ServerTransport) -> SessionId:
         """A new connection arrived: allocate its session id, owned by ``transport``."""
         ...
 
-    def submit(self, batch: Sequence[tuple[SessionId, Command]]) -> None:
-        """Queue commands, in order, for the dispatcher."""
+    def submit(self, batch: Sequence[tuple[SessionId, Inbound]]) -> None:
+        """Queue commands (and replies), in order, for the dispatcher."""
+        ...
+
+    def backlog(self) -> int:
+        """Commands submitted and not run yet, from every transport.
+
+        A transport stops reading new frames while this is high, so the server's memory
+        stays bounded whatever its clients send (flood control limits each client; this
+        limits all of them together, also with flood control off).
+        """
         ...
 
 
@@ -43,7 +74,7 @@ class ServerTransport(Protocol):
         """Where clients can reach this transport, for people (e.g. ``127.0.0.1:5050``)."""
         ...
 
-    def deliver(self, event: Event, recipients: Sequence[SessionId]) -> None:
+    def deliver(self, event: Outbound, recipients: Sequence[SessionId]) -> None:
         """Queue ``event`` for each recipient it still serves. Dispatcher thread only."""
         ...
 

@@ -23,6 +23,7 @@ from localchat.adapters.wire.schema import ServerPacket
 from localchat.domain.commands import Command, Disconnect, JoinRoom, PostMessage, Quit, Register
 from localchat.domain.model import LeaveReason
 from localchat.domain.names import RoomName
+from localchat.ports.transport import Reply
 from tests.unit.wire_support import decode_all
 
 
@@ -45,17 +46,31 @@ class Peer:
     def __init__(self, **limits: Any) -> None:
         self.conn = ServerConnection(ConnectionLimits(**limits), now=0.0)
         self.commands: list[Command] = []
+        self._pending: list[Command] = []
+        self._in_line: list[bytes] = []
 
     def send(self, data: bytes, now: float = 0.0) -> None:
         self.conn.receive_data(data, now)
 
+    def _sort(self) -> None:
+        """Split what the connection submits: commands, and its replies in line with them."""
+        for item in self.conn.take_commands():
+            if isinstance(item, Reply):
+                self._in_line.append(item.payload)
+            else:
+                self._pending.append(item)
+
     def take(self) -> list[Command]:
-        commands = self.conn.take_commands()
+        self._sort()
+        commands, self._pending = self._pending, []
         self.commands.extend(commands)
         return commands
 
     def replies(self) -> list[ServerPacket]:
-        return decode_all(self.conn.take_output())
+        """Every frame for the client: replies in line, then frames sent at once."""
+        self._sort()
+        in_line, self._in_line = b"".join(self._in_line), []
+        return decode_all(in_line + self.conn.take_output())
 
     def register(self, now: float = 0.0) -> None:
         """hello, then the core's welcome (which the transport reports)."""
@@ -477,3 +492,41 @@ def test_exactly_one_terminal_command_per_connection(
     peer.take()
     assert len([c for c in peer.commands if isinstance(c, Quit | Disconnect)]) == 1
     assert isinstance(peer.commands[-1], Quit | Disconnect)
+
+
+def test_replies_of_the_connection_stay_in_line_with_the_commands_before_them() -> None:
+    peer = Peer()
+    peer.register()
+    peer.send(say("one") + BAD_JSON + frame(type="ping", id=7) + say("two"))
+    items = peer.conn.take_commands()
+    kinds = [type(item).__name__ for item in items]
+    assert kinds == ["PostMessage", "Reply", "Reply", "PostMessage"]
+    first, second = (decode_all(item.payload)[0] for item in items if isinstance(item, Reply))
+    assert isinstance(first, p.Error)
+    assert first.code == "bad_message"
+    assert first.fatal is False
+    assert second == p.Pong(id=7)
+    assert peer.conn.take_output() == b""
+
+
+def test_a_fatal_error_follows_earlier_answers_and_comes_before_the_end() -> None:
+    peer = Peer()
+    peer.register()
+    peer.send(say("last words") + BAD_JSON * MAX_ERRORS_IN_A_ROW)
+    items = peer.conn.take_commands()
+    assert isinstance(items[0], PostMessage)
+    closing = [item for item in items if isinstance(item, Reply) and item.closes]
+    assert len(closing) == 1
+    assert decode_all(closing[0].payload)[0].code == "too_many_errors"  # type: ignore[union-attr]
+    assert items.index(closing[0]) == len(items) - 2
+    assert items[-1] == Disconnect(reason=LeaveReason.DISCONNECTED)
+    assert peer.conn.awaiting_close
+
+
+def test_an_error_the_transport_raises_is_sent_at_once_not_in_line() -> None:
+    peer = Peer()
+    peer.register()
+    peer.conn.end(SlowConsumer(), LeaveReason.DISCONNECTED, in_order=False)
+    assert [type(item) for item in peer.conn.take_commands()] == [Disconnect]
+    assert errors(decode_all(peer.conn.take_output())) == [("slow_consumer", True)]
+    assert not peer.conn.awaiting_close

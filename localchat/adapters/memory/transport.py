@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from localchat.domain.commands import Command, Disconnect, Quit
 from localchat.domain.events import CommandRejected, Event, SessionClosed
 from localchat.domain.model import LeaveReason, SessionId
-from localchat.ports.transport import CommandSink, TransportOptions
+from localchat.ports.transport import CommandSink, Outbound, Reply, TransportOptions
 
 SHUTTING_DOWN = CommandRejected(
     code="shutting_down", message="the server is shutting down", fatal=True
@@ -111,7 +111,9 @@ class MemoryServerTransport:
     def forget(self, session: SessionId) -> None:
         self._clients.pop(session, None)
 
-    def deliver(self, event: Event, recipients: Sequence[SessionId]) -> None:
+    def deliver(self, event: Outbound, recipients: Sequence[SessionId]) -> None:
+        if isinstance(event, Reply):
+            return  # this transport submits no replies: clients speak commands directly
         clients = self._clients
         for session in recipients:
             client = clients.get(session)

@@ -29,6 +29,7 @@ from localchat.domain.model import SessionId
 
 class LinkState(enum.Enum):
     OPEN = "open"
+    FINISHING = "finishing"  # closing: the last answers come back through the dispatcher
     DRAINING = "draining"  # closing: sending what is queued, then shutdown(SHUT_WR)
     LINGERING = "lingering"  # FIN sent: reading and discarding until the peer's FIN
     CLOSED = "closed"
@@ -42,6 +43,7 @@ class TcpLink:
         "dead",
         "deadline",
         "head",
+        "held",
         "lock",
         "mask",
         "peer",
@@ -79,11 +81,13 @@ class TcpLink:
         """Set when no more output may be queued (closed, failed, overflowed)."""
         self.state = LinkState.OPEN
         self.deadline = 0.0
-        """When DRAINING or LINGERING must give up."""
+        """When FINISHING, DRAINING or LINGERING must give up."""
         self.mask = 0
         """Selector events currently registered (I/O thread only)."""
         self.pending = True
         """Not registered yet: counts against the transport's ``max_pending``."""
+        self.held = False
+        """Not read while the dispatcher is overloaded (I/O thread only)."""
         self.welcomed = False
         """Set by the dispatcher thread when it queues ``welcome`` (I/O thread reads it)."""
         self.tls = tls

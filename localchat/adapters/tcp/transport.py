@@ -48,21 +48,25 @@ from localchat.adapters.wire.schema import (
     EventEncoder,
     domain_error_frame,
 )
-from localchat.domain.commands import Command
 from localchat.domain.errors import ServerFull
 from localchat.domain.events import (
     CommandRejected,
-    Event,
     MessagePosted,
     SessionClosed,
     Welcomed,
 )
 from localchat.domain.model import LeaveReason, SessionId
-from localchat.ports.transport import CommandSink, TransportOptions
+from localchat.ports.transport import CommandSink, Inbound, Outbound, Reply, TransportOptions
 
 log = logging.getLogger(__name__)
 
 RECV_BYTES = 65_536
+FINISH_SECONDS = 5.0
+BACKLOG_HIGH = 4096
+"""Commands waiting for the dispatcher above which clients that send are not read."""
+BACKLOG_LOW = 1024
+"""... until the backlog is down to this."""
+BACKLOG_POLL_SECONDS = 0.005
 DRAIN_SECONDS = 2.0
 LINGER_SECONDS = 1.0
 ACCEPT_BACKOFF_SECONDS = 0.1
@@ -127,7 +131,10 @@ class TcpServerTransport:
         self._later: list[tuple[str, TcpLink]] = []
         self._timers: list[tuple[float, int, SessionId]] = []
         self._timer_order = 0
-        self._inbound: list[tuple[SessionId, Command]] = []
+        self._inbound: list[tuple[SessionId, Inbound]] = []
+        self._overloaded = False
+        self._held: list[TcpLink] = []
+        self._next_sweep = 0.0
         self._pending = 0
         self._accept_paused_until = 0.0
         self._shutdown_deadline: float | None = None
@@ -194,8 +201,11 @@ class TcpServerTransport:
     def connection_count(self) -> int:
         return len(self._links)
 
-    def deliver(self, event: Event, recipients: Sequence[SessionId]) -> None:
-        data = self._encoder.encode(event)
+    def deliver(self, event: Outbound, recipients: Sequence[SessionId]) -> None:
+        if type(event) is Reply:
+            self._deliver_reply(event, recipients)
+            return
+        data = self._encoder.encode(event)  # type: ignore[arg-type]
         links = self._links
         if data is not None:
             dirty = self._dirty
@@ -216,6 +226,17 @@ class TcpServerTransport:
                     link.welcomed = True  # before the send: see _recount_pending
             self._after_flush(_REGISTERED, recipients)
         elif kind is SessionClosed or (kind is CommandRejected and event.fatal):  # type: ignore[union-attr]
+            self._after_flush(_CLOSE, recipients)
+
+    def _deliver_reply(self, reply: Reply, recipients: Sequence[SessionId]) -> None:
+        """A connection's own answer, come back through the dispatcher in request order."""
+        for session in recipients:
+            link = self._links.get(session)
+            if link is not None:
+                if not link.batch:
+                    self._dirty.append(link)
+                link.batch.append(reply.payload)
+        if reply.closes:
             self._after_flush(_CLOSE, recipients)
 
     def flush(self) -> None:
@@ -284,21 +305,17 @@ class TcpServerTransport:
 
     def _run(self) -> None:
         assert self._selector is not None
+        assert self._sink is not None
         selector = self._selector
-        next_sweep = time.monotonic() + self._sweep_every
+        sink = self._sink
+        self._next_sweep = time.monotonic() + self._sweep_every
         try:
             while True:
                 now = time.monotonic()
                 if self._shutdown_deadline is not None and self._shutting_down(now):
                     break
-                wait = next_sweep - now
-                if self._accept_paused_until:
-                    wait = min(wait, self._accept_paused_until - now)
-                if self._timers:
-                    wait = min(wait, self._timers[0][0] - now)
-                if self._shutdown_deadline is not None:  # never sleep past the deadline
-                    wait = min(wait, self._shutdown_deadline - now)
-                for key, mask in selector.select(max(0.0, wait)):
+                self._overloaded = sink.backlog() > BACKLOG_HIGH
+                for key, mask in selector.select(self._select_timeout(now)):
                     tag = key.data
                     if tag is _LISTENER:
                         self._accept()
@@ -307,20 +324,9 @@ class TcpServerTransport:
                     else:
                         self._on_ready(tag, mask)
                 self._serve_requests()
-                now = time.monotonic()
-                if self._accept_paused_until and now >= self._accept_paused_until:
-                    self._accept_paused_until = 0.0
-                    assert self._listener is not None
-                    selector.register(self._listener, selectors.EVENT_READ, _LISTENER)
-                while self._timers and self._timers[0][0] <= now:
-                    _, _, session = heapq.heappop(self._timers)
-                    link = self._links.get(session)
-                    if link is not None:
-                        self._guarded(link, self._tick, now)
-                if now >= next_sweep:
-                    next_sweep = now + self._sweep_every
-                    for link in list(self._links.values()):
-                        self._guarded(link, self._tick, now)
+                if self._held and sink.backlog() < BACKLOG_LOW:
+                    self._release_held()
+                self._run_timers(time.monotonic())
                 self._submit()
         except Exception:  # pragma: no cover - the safety net: log, close everything
             log.exception("the TCP I/O thread failed; closing every connection")
@@ -335,6 +341,36 @@ class TcpServerTransport:
             if self._waker_w is not None:
                 self._waker_w.close()
             self._stopped.set()
+
+    def _select_timeout(self, now: float) -> float:
+        """How long the loop may sleep: until the next timer, sweep or deadline."""
+        wait = self._next_sweep - now
+        if self._accept_paused_until:
+            wait = min(wait, self._accept_paused_until - now)
+        if self._timers:
+            wait = min(wait, self._timers[0][0] - now)
+        if self._shutdown_deadline is not None:  # never sleep past the deadline
+            wait = min(wait, self._shutdown_deadline - now)
+        if self._held:
+            wait = min(wait, BACKLOG_POLL_SECONDS)
+        return max(0.0, wait)
+
+    def _run_timers(self, now: float) -> None:
+        """Resume accepting, fire due link timers, and sweep every link now and then."""
+        if self._accept_paused_until and now >= self._accept_paused_until:
+            self._accept_paused_until = 0.0
+            assert self._selector is not None
+            assert self._listener is not None
+            self._selector.register(self._listener, selectors.EVENT_READ, _LISTENER)
+        while self._timers and self._timers[0][0] <= now:
+            _, _, session = heapq.heappop(self._timers)
+            link = self._links.get(session)
+            if link is not None:
+                self._guarded(link, self._tick, now)
+        if now >= self._next_sweep:
+            self._next_sweep = now + self._sweep_every
+            for link in list(self._links.values()):
+                self._guarded(link, self._tick, now)
 
     def _submit(self) -> None:
         if self._inbound and self._shutdown_deadline is None:
@@ -423,7 +459,24 @@ class TcpServerTransport:
         if mask & selectors.EVENT_WRITE:
             self._guarded(link, self._on_writable)
         if mask & selectors.EVENT_READ and link.state is not LinkState.CLOSED:
-            self._guarded(link, self._on_readable)
+            if self._overloaded and link.state is LinkState.OPEN:
+                self._hold(link)
+            else:
+                self._guarded(link, self._on_readable)
+
+    def _hold(self, link: TcpLink) -> None:
+        """The dispatcher is far behind: stop reading this client until it catches up
+        (its frames wait in the kernel; TCP slows the client down). Only clients that
+        send while the server is overloaded are held."""
+        link.held = True
+        self._held.append(link)
+        self._set_interest(link)
+
+    def _release_held(self) -> None:
+        held, self._held = self._held, []
+        for link in held:
+            link.held = False
+            self._set_interest(link)
 
     def _on_readable(self, link: TcpLink) -> None:
         try:
@@ -451,7 +504,7 @@ class TcpServerTransport:
         if not tls.received_any and not looks_like_tls(data[0]):
             log.info("%r spoke plain TCP to the TLS port; answering tls_required", link)
             link.tls = None
-            link.conn.end(TlsRequired(), LeaveReason.DISCONNECTED)
+            link.conn.end(TlsRequired(), LeaveReason.DISCONNECTED, in_order=False)
             return
         failure: ssl.SSLError | None = None
         with link.lock:
@@ -491,7 +544,9 @@ class TcpServerTransport:
             link.conn.tick(now)
             self._after_conn(link)
         elif now >= link.deadline:
-            if link.state is LinkState.DRAINING:
+            if link.state is LinkState.FINISHING:
+                self._drain(link)  # the dispatcher did not answer in time: close anyway
+            elif link.state is LinkState.DRAINING:
                 self._linger(link)
             else:
                 self._close(link)
@@ -516,6 +571,12 @@ class TcpServerTransport:
         if conn.closing:
             if conn.peer_gone:
                 self._close(link)
+            elif conn.awaiting_close and link.state is LinkState.OPEN:
+                # The error follows the answers to the frames before it, through the
+                # dispatcher; its Reply comes back as a _CLOSE request, then we drain.
+                link.state = LinkState.FINISHING
+                link.deadline = time.monotonic() + FINISH_SECONDS
+                self._set_interest(link)
             else:
                 self._drain(link)
             return
@@ -558,7 +619,7 @@ class TcpServerTransport:
         """Discard what is queued (but the end of the frame in flight), then close after
         ``slow_consumer`` is sent, as far as the client reads it within the drain time."""
         log.info("dropping %r: slow consumer", link)
-        link.conn.end(SlowConsumer(), LeaveReason.DISCONNECTED)
+        link.conn.end(SlowConsumer(), LeaveReason.DISCONNECTED, in_order=False)
         self._collect(link)
         with link.lock:
             link.dead = True
@@ -570,7 +631,7 @@ class TcpServerTransport:
 
     def _drain(self, link: TcpLink) -> None:
         """Closing: send what is queued (at most :data:`DRAIN_SECONDS`), then FIN."""
-        if link.state is not LinkState.OPEN:
+        if link.state is not LinkState.OPEN and link.state is not LinkState.FINISHING:
             return
         link.state = LinkState.DRAINING
         link.deadline = time.monotonic() + DRAIN_SECONDS
@@ -626,7 +687,9 @@ class TcpServerTransport:
         if state is LinkState.CLOSED:
             return
         wanted = 0
-        if state is LinkState.LINGERING or (state is LinkState.OPEN and link.conn.wants_read):
+        if state is LinkState.LINGERING or (
+            state is LinkState.OPEN and link.conn.wants_read and not link.held
+        ):
             wanted = selectors.EVENT_READ
         if link.unsent and state is not LinkState.LINGERING:
             wanted |= selectors.EVENT_WRITE
@@ -650,7 +713,7 @@ class TcpServerTransport:
             self._listener.close()
             for link in list(self._links.values()):
                 if link.state is LinkState.OPEN:
-                    link.conn.end(ShuttingDown(), LeaveReason.DISCONNECTED)
+                    link.conn.end(ShuttingDown(), LeaveReason.DISCONNECTED, in_order=False)
                     link.conn.take_commands()  # nobody remains to hear of departures
                     output = link.conn.take_output()
                     with link.lock:

@@ -14,6 +14,10 @@ when it is closing. It implements the per-connection rules of PROTOCOL.md:
   ``unknown_type`` in a row is fatal ``too_many_errors``.
 * Keep-alive: ``ping`` after ``ping_interval`` of silence; fatal ``timeout`` after
   ``idle_timeout``. ``ping`` from the client is answered with ``pong`` here.
+* Answers in request order: the connection's own answers (``pong``, ``bad_message``,
+  ``unknown_type``, ``invalid_room``, and fatal errors) go out as :class:`Reply` items in
+  line with the commands, so they reach the client after the core's answers to the frames
+  sent before them (errors name no request: order is how a client matches them).
 * Flood control: a token bucket per connection. A frame without a token waits in the
   decoder, and the transport stops reading until :attr:`resume_at`: delayed, never dropped.
 
@@ -45,9 +49,10 @@ from localchat.adapters.wire.schema import (
     protocol_error_frame,
     to_command,
 )
-from localchat.domain.commands import Command, Disconnect, Quit, Register
+from localchat.domain.commands import Disconnect, Quit, Register
 from localchat.domain.errors import DomainError, NotRegistered
 from localchat.domain.model import LeaveReason
+from localchat.ports.transport import Inbound, Reply
 
 MAX_ERRORS_IN_A_ROW = 10
 
@@ -78,7 +83,7 @@ class ServerConnection:
         self._limits = limits
         self._decoder = FrameDecoder(limits.max_frame_bytes)
         self.phase = Phase.AWAITING_HELLO
-        self._commands: list[Command] = []
+        self._commands: list[Inbound] = []
         self._output: list[bytes] = []
         self._errors_in_a_row = 0
         self._opened_at = now
@@ -95,6 +100,9 @@ class ServerConnection:
         """The peer closed or reset the connection: nothing more can be sent."""
         self.error: ProtocolError | DomainError | None = None
         """The fatal error that ended the connection, if any."""
+        self.awaiting_close = False
+        """The fatal error went to the core as a closing :class:`Reply`: the transport
+        closes when that reply comes back, after the answers to every earlier frame."""
 
     # -- what the transport asks ----------------------------------------------------------------
 
@@ -111,13 +119,14 @@ class ServerConnection:
     def closing(self) -> bool:
         return self.phase is Phase.CLOSING
 
-    def take_commands(self) -> list[Command]:
-        """Commands for the chat core, in order (and forget them)."""
+    def take_commands(self) -> list[Inbound]:
+        """Commands for the chat core and in-order replies, in order (and forget them)."""
         commands, self._commands = self._commands, []
         return commands
 
     def take_output(self) -> bytes:
-        """Frames for the client (errors, pongs, pings), concatenated (and forget them)."""
+        """Frames to send now, out of line with the answers (keep-alive pings, and errors
+        ended with ``in_order=False``), concatenated (and forget them)."""
         if not self._output:
             return b""
         output = b"".join(self._output)
@@ -169,15 +178,30 @@ class ServerConnection:
             self._tokens_at = now
             self._process(now)
 
-    def end(self, error: ProtocolError | DomainError | None, reason: LeaveReason) -> None:
-        """End the session from the server side: send ``error`` (if any), then close."""
+    def end(
+        self,
+        error: ProtocolError | DomainError | None,
+        reason: LeaveReason,
+        *,
+        in_order: bool = True,
+    ) -> None:
+        """End the session from the server side: send ``error`` (if any), then close.
+
+        ``in_order``: the error follows the answers to every frame before it (it goes as a
+        closing :class:`Reply`); otherwise it is sent now (a slow consumer, a shutdown).
+        """
         if self.phase is Phase.CLOSING:
             return
         self.phase = Phase.CLOSING
         self.leave_reason = reason
         self.error = error
         if error is not None:
-            self._output.append(error_frame(error.code, error.message, fatal=True))
+            frame = error_frame(error.code, error.message, fatal=True)
+            if in_order:
+                self._commands.append(Reply(frame, closes=True))
+                self.awaiting_close = True
+            else:
+                self._output.append(frame)
         self._terminate(reason)
 
     def close_quietly(self) -> None:
@@ -274,16 +298,16 @@ class ServerConnection:
             if self._errors_in_a_row >= MAX_ERRORS_IN_A_ROW:
                 self.end(TooManyErrors(), LeaveReason.DISCONNECTED)
             else:
-                self._output.append(protocol_error_frame(error))
+                self._commands.append(Reply(protocol_error_frame(error)))
             return
         self._errors_in_a_row = 0
         try:
             command = to_command(packet)
         except DomainError as error:
-            self._output.append(domain_error_frame(error))
+            self._commands.append(Reply(domain_error_frame(error)))
             return
         if isinstance(command, p.Ping):
-            self._output.append(pong_frame(command.id))
+            self._commands.append(Reply(pong_frame(command.id)))
         elif isinstance(command, p.Pong):
             pass
         else:
