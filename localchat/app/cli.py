@@ -26,6 +26,7 @@ from localchat.app.bootstrap import (
 from localchat.app.cli_client import register as register_client_commands
 from localchat.app.cli_store import register_store_commands
 from localchat.app.netinfo import lan_addresses, raise_open_file_limit
+from localchat.app.runtime_tuning import tune_collector_for_serving
 from localchat.app.settings import LogLevel, Settings, SettingsError, load_settings
 from localchat.app.stop_signals import StopSignals
 from localchat.ports.store import StoreError
@@ -237,6 +238,7 @@ def run_server(
         _announce(settings, server.addresses())
         cli_lan.announce_tls(certificate)
         advertiser = cli_lan.start_advertising(settings, server, certificate)
+        tune_collector_for_serving()
         logging.getLogger("localchat").info(
             "server %r ready (protocol 1, max %d clients)",
             server_name(settings),

@@ -39,12 +39,12 @@ from localchat.app.groups import Group, ReplyDelivery, Routed, withdrawn
 from localchat.app.services import ChatService
 from localchat.domain.commands import Disconnect, PostMessage, Quit
 from localchat.domain.model import SessionId
-from localchat.ports.store import Commit, MessageStore, StoreError
+from localchat.ports.store import Commit, MessageStore, StoreError, already_durable
 from localchat.ports.transport import Inbound, Reply, ServerTransport
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_BATCH = 512
+DEFAULT_MAX_BATCH = 256
 """Commands run before the dispatcher looks at its groups again."""
 _STOP: list[tuple[SessionId, Inbound]] = []  # a sentinel by identity
 
@@ -198,8 +198,12 @@ class Dispatcher:
             return
         group, self._open = self._open, Group()
         if group.posted:
+            commit = self._store.seal()
+            if commit is already_durable:  # an in-memory store: no fsync to wait for
+                self._deliver(group)
+                return
             self._in_flight = group
-            self._commits.put((group, self._store.seal()))
+            self._commits.put((group, commit))
         else:
             self._deliver(group)
 

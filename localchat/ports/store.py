@@ -17,6 +17,14 @@ Commit = Callable[[], None]
 """Makes one sealed group of messages durable; raises :class:`StoreError` if it cannot."""
 
 
+def already_durable() -> None:
+    """The :data:`Commit` of a store with nothing to write (messages in memory only).
+
+    A store returns this very function from ``seal`` so the dispatcher can deliver the
+    group at once instead of handing a no-op to its committer thread and waiting.
+    """
+
+
 class MessageStore(Protocol):
     """Stores messages: staged by :meth:`append`, grouped by :meth:`seal`, durable once the
     group's commit has run.

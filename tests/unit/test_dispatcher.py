@@ -233,3 +233,16 @@ def test_deliveries_go_to_the_transport_that_owns_each_session() -> None:
     assert [type(e) for e in bob_events].count(Welcomed) == 1
     assert [e.name for e in ada_events if isinstance(e, UserJoined)] == ["bob"]
     assert texts(ada_events) == texts(bob_events) == ["across"]
+
+
+def test_an_in_memory_store_needs_no_committer_round_trip(
+    running: tuple[Dispatcher, MemoryServerTransport],
+) -> None:
+    dispatcher, transport = running
+    ada = transport.connect()
+    ada.send(Register(name="ada", protocol=1))
+    assert isinstance(ada.receive(timeout=5), Welcomed)
+    for n in range(5):
+        ada.send(PostMessage(text=f"m{n}"))
+    assert [text for _, text in receive_messages(ada, 5)] == [f"m{n}" for n in range(5)]
+    assert not dispatcher.commit_stats  # delivered at once: nothing went to the committer

@@ -11,7 +11,7 @@ from collections import deque
 
 from localchat.domain.model import Message
 from localchat.domain.names import RoomName
-from localchat.ports.store import Commit
+from localchat.ports.store import Commit, already_durable
 
 DEFAULT_KEEP_PER_ROOM = 1000
 
@@ -39,7 +39,7 @@ class InMemoryMessageStore:
 
     def seal(self) -> Commit:
         self._unsealed = []
-        return _nothing_to_write
+        return already_durable
 
     def commit(self) -> None:
         """Nothing to make durable."""
@@ -69,7 +69,3 @@ class InMemoryMessageStore:
 
     def close(self) -> None:
         """Nothing to release."""
-
-
-def _nothing_to_write() -> None:
-    """The commit of a group in memory: already as durable as it will be."""

@@ -35,6 +35,7 @@ import logging
 import selectors
 import socket
 import ssl
+import struct
 import threading
 import time
 from collections.abc import Sequence
@@ -62,6 +63,8 @@ log = logging.getLogger(__name__)
 
 RECV_BYTES = 65_536
 FINISH_SECONDS = 5.0
+ABORTIVE_LINGER = struct.pack("ii", 1, 0)
+"""SO_LINGER on, 0 seconds: close() resets the connection and drops unsent data."""
 BACKLOG_HIGH = 4096
 """Commands waiting for the dispatcher above which clients that send are not read."""
 BACKLOG_LOW = 1024
@@ -616,8 +619,14 @@ class TcpServerTransport:
                 self._close(link)
 
     def _drop_slow(self, link: TcpLink) -> None:
-        """Discard what is queued (but the end of the frame in flight), then close after
-        ``slow_consumer`` is sent, as far as the client reads it within the drain time."""
+        """Drop a client that reads too slowly, at once.
+
+        Everything queued is discarded but the end of the frame in flight, and
+        ``slow_consumer`` goes behind it. If the kernel takes all of that now, the
+        connection is half-closed (FIN) and lingers briefly, so a client that still reads
+        learns why. If not, the client is not reading: the connection is reset, which
+        frees the megabytes the kernel still holds for it, instead of waiting on it.
+        """
         log.info("dropping %r: slow consumer", link)
         link.conn.end(SlowConsumer(), LeaveReason.DISCONNECTED, in_order=False)
         self._collect(link)
@@ -627,7 +636,19 @@ class TcpServerTransport:
             farewell = link.conn.take_output()  # the slow_consumer error frame
             if link.can_say_more:
                 link.enqueue(farewell)
-        self._drain(link)
+            delivered = link.send_wire(b"") and not link.unsent
+        if delivered:
+            self._linger(link)
+        else:
+            self._abort(link)
+
+    def _abort(self, link: TcpLink) -> None:
+        """Close with a reset (SO_LINGER 0): nothing queued is worth waiting for."""
+        try:
+            link.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, ABORTIVE_LINGER)
+        except OSError:
+            pass
+        self._close(link)
 
     def _drain(self, link: TcpLink) -> None:
         """Closing: send what is queued (at most :data:`DRAIN_SECONDS`), then FIN."""
