@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 T = TypeVar("T")
 
@@ -21,3 +21,34 @@ def wait_until(
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
         time.sleep(interval)
+
+
+def wait_until_stable(
+    measure: Callable[[], T], *, steady_for: float = 0.5, timeout: float = 10.0, what: str = ""
+) -> T:
+    """Poll ``measure`` until it returns the same value for ``steady_for`` seconds; return it."""
+    deadline = time.monotonic() + timeout
+    value = measure()
+    since = time.monotonic()
+    while True:
+        time.sleep(0.01)
+        now = time.monotonic()
+        latest = measure()
+        if latest != value:
+            value, since = latest, now
+        elif now - since >= steady_for:
+            return value
+        if now >= deadline:
+            raise AssertionError(f"{what or measure} kept changing for {timeout}s")
+
+
+def unavailable(reason: str, *, required_by: str = "LOCALCHAT_REQUIRE_ROOT") -> NoReturn:
+    """Skip a test that needs something this machine lacks, but fail where the environment
+    variable ``required_by`` says it must run (CI sets it: nothing is skipped there)."""
+    import os
+
+    import pytest
+
+    if os.environ.get(required_by):
+        pytest.fail(f"{reason} (and {required_by} is set, so this test must run)")
+    pytest.skip(reason)

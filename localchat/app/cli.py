@@ -9,12 +9,14 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from localchat import __version__
+from localchat.adapters.tcp.transport import TcpServerTransport
 from localchat.app import cli_lan
 from localchat.app.bootstrap import (
     MEMORY_STORE,
@@ -27,6 +29,7 @@ from localchat.app.cli_client import register as register_client_commands
 from localchat.app.cli_store import register_store_commands
 from localchat.app.netinfo import lan_addresses, raise_open_file_limit
 from localchat.app.runtime_tuning import tune_collector_for_serving
+from localchat.app.server import LocalChatServer
 from localchat.app.settings import LogLevel, Settings, SettingsError, load_settings
 from localchat.app.stop_signals import StopSignals
 from localchat.ports.store import StoreError
@@ -74,16 +77,16 @@ def configure_logging(level: str) -> None:
     )
 
 
-def _announce(settings: Settings, addresses: list[str]) -> None:
-    for address in addresses:
+def _announce(settings: Settings, server: LocalChatServer) -> None:
+    for address in server.addresses():
         typer.echo(f"listening on {address}")
-    if settings.host in ("0.0.0.0", "::", ""):
-        port = addresses[0].rsplit(":", 1)[-1] if addresses else str(settings.port)
+    tcp = next((t for t in server.transports if isinstance(t, TcpServerTransport)), None)
+    if tcp is not None and settings.host in ("0.0.0.0", "::", ""):
         lan = lan_addresses()
         if lan:
             typer.echo("people on your network can connect to:")
             for address in lan:
-                typer.echo(f"  {address}:{port}")
+                typer.echo(f"  {address}:{tcp.port}")
     sys.stdout.flush()
 
 
@@ -234,21 +237,25 @@ def run_server(
             raise fail(
                 f"cannot listen on {settings.host}:{settings.port}: {error.strerror or error}"
             ) from None
-        _announce_store(store_path(settings))
-        _announce(settings, server.addresses())
-        cli_lan.announce_tls(certificate)
-        advertiser = cli_lan.start_advertising(settings, server, certificate)
-        tune_collector_for_serving()
-        logging.getLogger("localchat").info(
-            "server %r ready (protocol 1, max %d clients)",
-            server_name(settings),
-            settings.max_clients,
-        )
-        signum = stop.wait()
-        logging.getLogger("localchat").info("%s: shutting down", signal.Signals(signum).name)
-        if advertiser is not None:
-            advertiser.close()
-        server.stop(SHUTDOWN_SECONDS)
+        advertiser = None
+        try:
+            _announce_store(store_path(settings))
+            _announce(settings, server)
+            cli_lan.announce_tls(certificate)
+            advertiser = cli_lan.start_advertising(settings, server, certificate)
+            tune_collector_for_serving()
+            logging.getLogger("localchat").info(
+                "server %r ready (protocol 1, max %d clients)",
+                server_name(settings),
+                settings.max_clients,
+            )
+            signum = stop.wait()
+            logging.getLogger("localchat").info("%s: shutting down", signal.Signals(signum).name)
+        finally:  # also after an error: clients are told, the store is closed
+            deadline = time.monotonic() + SHUTDOWN_SECONDS
+            if advertiser is not None:
+                advertiser.close()  # the goodbye announcements come out of the same budget
+            server.stop(max(0.5, deadline - time.monotonic()))
 
 
 register_client_commands(app)

@@ -2,7 +2,9 @@
 
 A :class:`Room` owns its membership and its sequence counter, so "one order per room" is
 enforced in one place: every accepted message gets the next ``seq`` from the room itself.
-Room methods return the events they cause; callers decide who receives them.
+Room methods change the room or raise a :class:`~localchat.domain.errors.DomainError`;
+``post`` returns the accepted :class:`Message`. The chat core turns them into events and
+decides who receives them.
 """
 
 from __future__ import annotations

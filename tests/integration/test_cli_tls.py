@@ -6,8 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from localchat.adapters.tls.certificate import ensure_self_signed
 from localchat.adapters.tls.fingerprint import Fingerprint

@@ -20,12 +20,13 @@ from localchat.adapters.sqlite.store import SqliteMessageStore
 from localchat.adapters.tcp.client import ChatClient
 from localchat.adapters.wire import packets as p
 from tests.conftest import RunningServer
+from tests.helpers import unavailable
 
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a small tmpfs needs root")
+        unavailable("mounting a small tmpfs needs root")
     mount = tmp_path / "disk"
     mount.mkdir()
     mounted = subprocess.run(
@@ -35,7 +36,7 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         check=False,
     )
     if mounted.returncode:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+        unavailable(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
     try:
         yield mount
     finally:

@@ -22,6 +22,7 @@ from localchat.adapters.sqlite.schema import (
 )
 from localchat.adapters.sqlite.store import SqliteMessageStore
 from localchat.ports.store import StoreError
+from tests.helpers import unavailable
 from tests.integration.test_store_contract import LOBBY, OTHER, post, seqs
 
 NOW = datetime(2026, 11, 22, 10, 4, 5, tzinfo=UTC)
@@ -52,7 +53,7 @@ def unwritable(target: Path) -> Iterator[None]:
             target.chmod(mode)
         return
     if subprocess.run(["chattr", "+i", str(target)], check=False, capture_output=True).returncode:
-        pytest.skip("cannot make a file immutable here (chattr +i failed)")
+        unavailable("cannot make a file immutable here (chattr +i failed)")
     try:
         yield
     finally:

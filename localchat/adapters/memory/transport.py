@@ -12,13 +12,14 @@ import threading
 import time
 from collections.abc import Sequence
 
+from localchat.adapters.wire.errors import ShuttingDown
 from localchat.domain.commands import Command, Disconnect, Quit
 from localchat.domain.events import CommandRejected, Event, SessionClosed
 from localchat.domain.model import LeaveReason, SessionId
 from localchat.ports.transport import CommandSink, Outbound, Reply, TransportOptions
 
 SHUTTING_DOWN = CommandRejected(
-    code="shutting_down", message="the server is shutting down", fatal=True
+    code=ShuttingDown.code, message=ShuttingDown.default_message, fatal=True
 )
 
 

@@ -53,7 +53,7 @@ from localchat.adapters.tcp.client_codec import UnreadablePacket, to_event
 from localchat.adapters.tls.fingerprint import Fingerprint, InvalidFingerprint
 from localchat.adapters.tls.known_servers import KnownServers
 from localchat.adapters.wire import packets as p
-from localchat.adapters.wire.errors import ProtocolError
+from localchat.adapters.wire.errors import ProtocolError, TlsRequired
 from localchat.domain.commands import (
     FetchHistory,
     JoinRoom,
@@ -63,6 +63,7 @@ from localchat.domain.commands import (
     PostMessage,
     SendDirect,
 )
+from localchat.domain.errors import AuthFailed, InvalidName, UnsupportedProtocol
 from localchat.domain.events import UserJoined, UserLeft, Welcomed
 from localchat.domain.names import LOBBY, name_key
 from localchat.ports.session import (
@@ -80,7 +81,9 @@ from localchat.ports.session import (
 
 log = logging.getLogger(__name__)
 
-GIVE_UP_CODES = frozenset({"auth_failed", "invalid_name", "unsupported_protocol", "tls_required"})
+GIVE_UP_CODES = frozenset(
+    {AuthFailed.code, InvalidName.code, UnsupportedProtocol.code, TlsRequired.code}
+)
 """Refusals that no amount of waiting fixes."""
 NAME_TAKEN_RETRIES = 12
 """Reconnects refused with ``name_taken`` before giving up: with the default backoff this
