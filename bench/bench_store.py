@@ -9,6 +9,9 @@ batch sizes the server logged at shutdown.
 
     python bench/bench_store.py [--runs 3] [--clients 50] [--senders 10] ...
 
+The same comparison with the project's own generator: ``make bench ARGS="--scenarios fanout
+--fanout 50/10/2000/32 --compare-store"``.
+
 Not a test: the figures depend on the machine and on what else runs on it (chatload
 reports ``cpu.other_cores``; repeat when it is well above 0).
 """
@@ -28,7 +31,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-CHATLOAD = Path("/work/shared/tools/chatload/target/release/chatload")
+CHATLOAD = Path(
+    os.environ.get(
+        "CHATLOAD",
+        Path(__file__).resolve().parents[2] / "shared/tools/chatload/target/release/chatload",
+    )
+)
+"""The shared load generator (``../shared/tools``, built with ``cargo build --release``);
+``CHATLOAD`` points elsewhere. ``python -m bench --compare-store`` needs no chatload."""
 LISTENING = re.compile(r"listening on (\S+):(\d+)")
 COMMITS = re.compile(r"group commit: .*")
 

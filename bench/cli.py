@@ -83,6 +83,18 @@ def parser() -> argparse.ArgumentParser:
         help="another server to compare (fanout and idle), run interleaved; {port} is filled in, "
         "e.g. 'python3 ../shared/tools/seedserver.py --host 127.0.0.1 --port {port}'",
     )
+    add(
+        "--compare-store",
+        action="store_true",
+        help="also run the same server with --no-store, interleaved, and print the ratio "
+        "(history in SQLite against history in memory)",
+    )
+    add(
+        "--tls",
+        action="store_true",
+        help="instead of the scenarios: fan-out over TLS against plain TCP in one run "
+        "(bench/bench_tls.py; arguments after -- go to it)",
+    )
     add("--json", type=Path, metavar="PATH", help="write the raw results there")
     add("--workers", type=int, default=2, help="generator processes (default 2)")
     add(
@@ -225,7 +237,19 @@ def header(about: dict[str, Any], args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--tls" in argv:
+        from bench import bench_tls
+
+        rest = argv[argv.index("--") + 1 :] if "--" in argv else []
+        bench_tls.main(rest)
+        return
     args = parser().parse_args(argv)
+    if args.compare_store:
+        if args.baseline or args.no_store:
+            parser().error("--compare-store sets the baseline itself; drop --baseline/--no-store")
+        in_memory = [*args.server_arg, "--no-store"]
+        args.baseline = localchat_command(in_memory + implied_flags(run_server_help(), in_memory))
     try:
         specs = scenario_specs(args)
     except SpecError as error:
