@@ -29,9 +29,10 @@ def run_gui_tests(tmp_path: Path, *, require_display: bool) -> subprocess.Comple
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(shadow), env.get("PYTHONPATH")]))
     if require_display:
         env["LOCALCHAT_REQUIRE_DISPLAY"] = "1"
-    command = [sys.executable, "-m", "pytest", GUI_TESTS, "-p", "no:cacheprovider"]
+    command = [sys.executable, "-m", "pytest", GUI_TESTS, "-q", "-rs"]
+    unneeded = ("cacheprovider", "xvfb", "hypothesispytest")  # quicker start-up
     return subprocess.run(
-        [*command, "-p", "no:xvfb", "-q", "-rs"],
+        [*command, *(f"-pno:{plugin}" for plugin in unneeded)],
         cwd=ROOT,
         env=env,
         capture_output=True,
