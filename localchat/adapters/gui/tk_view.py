@@ -93,8 +93,10 @@ class _Log:
         self.text.configure(yscrollcommand=scrollbar.set)
         # Only the person's scrolling (up or down: reaching the bottom resumes following)
         # decides, never our own inserts.
-        scrolling = ("<Button-4>", "<Button-5>", "<MouseWheel>", "<Prior>", "<Next>")
-        for event in (*scrolling, "<Control-Home>", "<Control-End>"):
+        for event in (
+            *("<Button-4>", "<Button-5>", "<MouseWheel>"),  # the wheel (X11, others)
+            *("<Prior>", "<Next>", "<Control-Home>", "<Control-End>"),  # the keyboard
+        ):
             self.text.bind(event, lambda e: self.text.after_idle(self.check_top), add=True)
         scrollbar.pack(side="right", fill="y")
         self.text.pack(side="left", fill="both", expand=True)
