@@ -91,9 +91,13 @@ class _Log:
 
         self.scrollbar = scrollbar = ttk.Scrollbar(self.frame, orient="vertical", command=scroll)
         self.text.configure(yscrollcommand=scrollbar.set)
-        # Only the person's scrolling asks for older messages, never our own inserts.
-        for wheel in ("<Button-4>", "<MouseWheel>", "<Prior>", "<Control-Home>"):
-            self.text.bind(wheel, lambda e: self.text.after_idle(self.check_top), add=True)
+        # Only the person's scrolling (up or down: reaching the bottom resumes following)
+        # decides, never our own inserts.
+        for event in (
+            *("<Button-4>", "<Button-5>", "<MouseWheel>"),  # the wheel (X11, others)
+            *("<Prior>", "<Next>", "<Control-Home>", "<Control-End>"),  # the keyboard
+        ):
+            self.text.bind(event, lambda e: self.text.after_idle(self.check_top), add=True)
         scrollbar.pack(side="right", fill="y")
         self.text.pack(side="left", fill="both", expand=True)
         view.style_log(self.text)

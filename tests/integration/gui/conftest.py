@@ -1,7 +1,11 @@
 """Real Tk windows on the virtual display pytest-xvfb starts.
 
-With ``LOCALCHAT_REQUIRE_DISPLAY=1`` (set by ``.ci/run``) a missing display fails these
-tests; elsewhere it skips them, so a laptop without Xvfb can still run the rest.
+Every test here runs behind the autouse :func:`display` fixture. With
+``LOCALCHAT_REQUIRE_DISPLAY=1`` (set by ``.ci/run``) a Python without tkinter (Debian ships
+it apart, as ``python3-tk``) or a missing display fails these tests loudly; elsewhere it skips
+them, so a laptop without Tk or Xvfb can still run the rest. So that the skip happens per test
+and not as a collection error, nothing here or in the test modules imports tkinter when the
+modules load, except in the guarded block below (test modules import it for type hints only).
 """
 
 from __future__ import annotations
@@ -10,32 +14,47 @@ import gc
 import os
 import threading
 import time
-import tkinter
 from collections.abc import Callable, Iterator
 from datetime import UTC
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
 from localchat.adapters.gui.connect import ConnectForm
 from localchat.adapters.gui.presenter import ChatPresenter
-from localchat.adapters.gui.tk_view import TkChatView
 from localchat.adapters.system_clock import SystemClock
 from localchat.adapters.tcp.session import Backoff, TcpChatSession
 from localchat.adapters.tls.known_servers import KnownServersTrust, user_known_servers
 from localchat.ports.session import ConnectTarget, ServerDirectory, SessionListener
+from tests.conftest import RunningServer
+
+try:
+    import tkinter
+
+    from localchat.adapters.gui.tk_view import TkChatView
+except ImportError as error:
+    TK_MISSING: ImportError | None = error
+else:
+    TK_MISSING = None
 
 FAST = Backoff(initial=0.05, maximum=0.3)
 
 
-@pytest.fixture(scope="session")
+def unavailable(reason: str) -> NoReturn:
+    """Fail where the GUI tests must run (CI), skip elsewhere."""
+    if os.environ.get("LOCALCHAT_REQUIRE_DISPLAY"):
+        pytest.fail(f"the GUI tests must run here, but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", autouse=True)
 def display() -> None:
+    if TK_MISSING is not None:
+        unavailable(f"this Python has no tkinter ({TK_MISSING}): apt-get install python3-tk")
     try:
         probe = tkinter.Tk()
     except tkinter.TclError as error:
-        if os.environ.get("LOCALCHAT_REQUIRE_DISPLAY"):
-            pytest.fail(f"the GUI tests need a display and none could be opened: {error}")
-        pytest.skip(f"no display ({error}); install Xvfb to run the GUI tests")
+        unavailable(f"no display could be opened ({error}): apt-get install xvfb")
     probe.destroy()
 
 
@@ -120,6 +139,17 @@ def spin(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what or until}")
         time.sleep(0.01)
+
+
+def two_windows(
+    server: RunningServer, open_window: Callable[..., TkClient]
+) -> tuple[TkClient, TkClient]:
+    """ada's and bob's windows on ``server``, each seeing the other."""
+    ada = open_window(server.port, "ada")
+    bob = open_window(server.port, "bob")
+    spin(ada, bob, until=lambda: ada.connected() and bob.connected(), what="both connected")
+    spin(ada, bob, until=lambda: "bob joined #lobby" in ada.log(), what="ada to see bob")
+    return ada, bob
 
 
 @pytest.fixture

@@ -16,17 +16,8 @@ from localchat.adapters.memory.store import InMemoryMessageStore
 from localchat.adapters.wire import packets as p
 from tests.conftest import RunningServer, safe_cli_env
 from tests.helpers import wait_until
-from tests.integration.gui.conftest import TkClient, spin
-
-
-def two_windows(
-    server: RunningServer, open_window: Callable[..., TkClient]
-) -> tuple[TkClient, TkClient]:
-    ada = open_window(server.port, "ada")
-    bob = open_window(server.port, "bob")
-    spin(ada, bob, until=lambda: ada.connected() and bob.connected(), what="both connected")
-    spin(ada, bob, until=lambda: "bob joined #lobby" in ada.log(), what="ada to see bob")
-    return ada, bob
+from tests.integration.gui.conftest import TkClient, spin, two_windows
+from tests.integration.gui.window_manager import ask_to_close
 
 
 def test_a_line_typed_in_one_window_appears_in_the_other(
@@ -116,20 +107,41 @@ def test_rooms_tabs_and_unread_counts(
     assert "just for you" in bob.log("@ada")
 
 
-def test_escape_leaves_cleanly(
-    chat_server: RunningServer, open_window: Callable[..., TkClient]
+def press(key: str) -> Callable[[TkClient], None]:
+    """The person presses ``key`` while typing in the input line."""
+
+    def leave(client: TkClient) -> None:
+        client.view.input.focus_force()
+        client.root.update()
+        client.view.input.event_generate(key)
+
+    return leave
+
+
+def click_the_close_button(client: TkClient) -> None:
+    """The person clicks the window's X (the window manager's part done by hand)."""
+    ask_to_close(client.root)
+
+
+@pytest.mark.parametrize(
+    "leave",
+    [press("<Escape>"), press("<Control-q>"), click_the_close_button],
+    ids=["escape", "ctrl-q", "close-button"],
+)
+def test_leaving_says_bye_and_closes_the_window(
+    chat_server: RunningServer,
+    open_window: Callable[..., TkClient],
+    leave: Callable[[TkClient], None],
 ) -> None:
     observer = chat_server.connect("obs")
     ada = open_window(chat_server.port, "ada")
     spin(ada, until=ada.connected)
     assert isinstance(observer.receive(timeout=5), p.Joined)
-    ada.view.input.focus_force()
-    ada.root.update()
-    ada.view.input.event_generate("<Escape>")
-    spin(until=lambda: ada.closed, what="the window to close")
+    leave(ada)
+    spin(ada, until=lambda: ada.closed, what="the window to close")
     left = observer.receive(timeout=5)
     assert isinstance(left, p.Left)
-    assert (left.name, left.reason) == ("ada", "quit")
+    assert (left.name, left.reason) == ("ada", "quit")  # "quit" only after a bye
 
 
 def test_a_server_restart_shows_the_banner_reconnects_and_delivers_what_was_typed(
