@@ -26,6 +26,7 @@ One thread for the core means it needs no locks and every room has exactly one o
 
 from __future__ import annotations
 
+import collections
 import itertools
 import logging
 import queue
@@ -46,7 +47,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BATCH = 256
 """Commands run before the dispatcher looks at its groups again."""
-_STOP: list[tuple[SessionId, Inbound]] = []  # a sentinel by identity
+_STOP: list[tuple[SessionId, Inbound]] = []  # sentinels, by identity
+_WAKE: list[tuple[SessionId, Inbound]] = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +73,9 @@ class Dispatcher:
         self._service = service
         self._store = store
         self._max_batch = max_batch
-        self._inbox: queue.SimpleQueue[Sequence[tuple[SessionId, Inbound]] | _Committed] = (
-            queue.SimpleQueue()
-        )
+        self._inbox: queue.SimpleQueue[Sequence[tuple[SessionId, Inbound]]] = queue.SimpleQueue()
+        self._finished: collections.deque[_Committed] = collections.deque()
+        """Commits that returned, oldest first (appended by the committer thread)."""
         self._commits: queue.SimpleQueue[tuple[Group, Commit] | None] = queue.SimpleQueue()
         self._ids = itertools.count(1)
         self._owners: dict[SessionId, ServerTransport] = {}
@@ -147,6 +149,7 @@ class Dispatcher:
 
     def _run(self) -> None:
         inbox = self._inbox
+        finished = self._finished
         stopping = False
         while True:
             item = inbox.get()
@@ -155,10 +158,10 @@ class Dispatcher:
                 while True:
                     if item is _STOP:
                         stopping = True
-                    elif type(item) is _Committed:
-                        self._committed(item)
-                    elif not stopping:
-                        commands += self._execute(item)  # type: ignore[arg-type]
+                    elif item is not _WAKE and not stopping:
+                        commands += self._execute(item)
+                    if finished:  # a commit returned: start the next one and deliver now,
+                        self._committed(finished.popleft())  # not after the queue ahead
                     if commands >= self._max_batch:
                         break
                     try:
@@ -254,7 +257,8 @@ class Dispatcher:
             except Exception:  # a store bug counts as a failed commit, not a lost group
                 log.exception("a store commit failed")
                 error = StoreError("the store failed unexpectedly")
-            self._inbox.put(_Committed(group, time.perf_counter() - started, error))
+            self._finished.append(_Committed(group, time.perf_counter() - started, error))
+            self._inbox.put(_WAKE)  # in case the dispatcher waits for work
 
     # -- without threads ------------------------------------------------------------------------
 
