@@ -159,7 +159,9 @@ def test_stalled_handshakes_do_not_stall_others(
         while sock.recv(4096):
             pass  # the server's handshake bytes, then EOF
         sock.close()
-    assert 1.0 < time.monotonic() - started < 5.0
+    closed_after = time.monotonic() - started
+    assert closed_after > 1.0  # the handshake timeout, not at once
+    assert closed_after < 5.0
     bob.say("still here")
     assert _next_message(ada).text == "still here"
 
