@@ -105,7 +105,7 @@ class SessionClosed:
     reason: LeaveReason
 
 
-Event = (
+ClientEvent = (
     Welcomed
     | MessagePosted
     | DirectSent
@@ -115,8 +115,10 @@ Event = (
     | RoomsListed
     | HistoryFetched
     | CommandRejected
-    | SessionClosed
 )
+"""The events a client receives (each has a wire packet)."""
+
+Event = ClientEvent | SessionClosed
 
 
 @dataclass(frozen=True, slots=True)

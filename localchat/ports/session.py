@@ -33,15 +33,7 @@ from localchat.domain.commands import (
     SendDirect,
 )
 from localchat.domain.events import (
-    CommandRejected,
-    DirectSent,
-    HistoryFetched,
-    MessagePosted,
-    RoomsListed,
-    UserJoined,
-    UserLeft,
-    UsersListed,
-    Welcomed,
+    ClientEvent,
 )
 
 DEFAULT_PORT = 5050
@@ -151,15 +143,7 @@ ClientCommand = (
 """What a person can ask of the server through a session."""
 
 SessionEvent = (
-    Welcomed
-    | MessagePosted
-    | DirectSent
-    | UserJoined
-    | UserLeft
-    | UsersListed
-    | RoomsListed
-    | HistoryFetched
-    | CommandRejected
+    ClientEvent
     | ConnectionDropped
     | ConnectionOpened
     | UnknownCertificatePresented

@@ -14,6 +14,7 @@ from localchat.adapters.wire import packets as p
 from localchat.adapters.wire.schema import ServerPacket
 from localchat.domain.errors import DomainError
 from localchat.domain.events import (
+    ClientEvent,
     CommandRejected,
     DirectSent,
     HistoryFetched,
@@ -27,18 +28,6 @@ from localchat.domain.events import (
 )
 from localchat.domain.model import LeaveReason, Message
 from localchat.domain.names import RoomName
-
-InboundEvent = (
-    Welcomed
-    | MessagePosted
-    | DirectSent
-    | UserJoined
-    | UserLeft
-    | UsersListed
-    | RoomsListed
-    | HistoryFetched
-    | CommandRejected
-)
 
 
 class UnreadablePacket(ValueError):
@@ -80,7 +69,7 @@ def _message(packet: p.ChatMessage) -> Message:
     )
 
 
-def to_event(packet: ServerPacket) -> InboundEvent | None:
+def to_event(packet: ServerPacket) -> ClientEvent | None:
     """The event for a packet; None for keep-alive packets, which are no chat concern."""
     match packet:
         case p.ChatMessage():
