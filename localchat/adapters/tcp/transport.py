@@ -454,8 +454,6 @@ class TcpServerTransport:
             action(link, *args)  # type: ignore[operator]
         except Exception:
             log.exception("closing %r after an internal error", link)
-            link.conn.connection_lost(LeaveReason.DISCONNECTED)
-            self._collect(link)
             self._close(link)
 
     def _on_ready(self, link: TcpLink, mask: int) -> None:
@@ -519,8 +517,6 @@ class TcpServerTransport:
         if failure is not None or not ok:
             if failure is not None:
                 log.info("TLS with %r failed: %s", link, failure.reason or failure)
-            link.conn.connection_lost(LeaveReason.DISCONNECTED)
-            self._collect(link)
             self._close(link)
             return
         if plaintext:
@@ -533,8 +529,6 @@ class TcpServerTransport:
             ok = link.send_wire(b"") if link.unsent else True
             drained = not link.unsent
         if not ok:
-            link.conn.connection_lost(LeaveReason.DISCONNECTED)
-            self._collect(link)
             self._close(link)
             return
         if drained and link.state is LinkState.DRAINING:
@@ -564,8 +558,6 @@ class TcpServerTransport:
                 ok = link.send_now(output)
                 overflow = len(link.unsent) > self._max_outbound
             if not ok:
-                conn.connection_lost(LeaveReason.DISCONNECTED)
-                self._collect(link)
                 self._close(link)
                 return
             if overflow:
@@ -614,8 +606,6 @@ class TcpServerTransport:
             elif request == _OVERFLOW:
                 self._drop_slow(link)
             elif request == _LOST:
-                link.conn.connection_lost(LeaveReason.DISCONNECTED)
-                self._collect(link)
                 self._close(link)
 
     def _drop_slow(self, link: TcpLink) -> None:
