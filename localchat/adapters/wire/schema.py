@@ -16,9 +16,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from localchat.adapters.wire import packets as p
 from localchat.adapters.wire.errors import MalformedPacket, ProtocolError, UnknownPacketType
@@ -32,44 +32,23 @@ from localchat.domain.names import RoomName
 
 PROTOCOL_VERSION = 1
 
-ClientPacket = (
-    p.Hello
-    | p.Say
-    | p.ListUsers
-    | p.Join
-    | p.Leave
-    | p.ListRooms
-    | p.Direct
-    | p.History
-    | p.Ping
-    | p.Pong
-    | p.Bye
-)
-ServerPacket = (
-    p.Welcome
-    | p.ChatMessage
-    | p.DirectMessage
-    | p.Joined
-    | p.Left
-    | p.UserList
-    | p.RoomList
-    | p.HistoryPage
-    | p.Ping
-    | p.Pong
-    | p.Error
-)
 
-_CLIENT_PACKETS: TypeAdapter[ClientPacket] = TypeAdapter(p.ClientPacket)
-_SERVER_PACKETS: TypeAdapter[ServerPacket] = TypeAdapter(p.ServerPacket)
+ClientPacket = p.ClientPacket
+ServerPacket = p.ServerPacket
+"""The packet unions of :mod:`.packets`, here beside the parsers that return them."""
 
 
 def _describe(error: ValidationError) -> str:
     first = error.errors(include_url=False)[0]
-    where = ".".join(str(part) for part in first["loc"][1:]) or "message"
+    where = ".".join(str(part) for part in first["loc"]) or "message"
     return f"{where}: {first['msg']}"
 
 
-def _typed_object(payload: bytes, known: dict[str, type[p.Packet]]) -> dict[str, Any]:
+AnyPacket = TypeVar("AnyPacket", bound=p.Packet)
+
+
+def _parse(payload: bytes, known: dict[str, type[AnyPacket]]) -> AnyPacket:
+    """One lookup of the ``type`` tag finds the model, which then validates the object."""
     data = loads_object(payload)
     kind = data.get("type")
     if not isinstance(kind, str):
@@ -78,7 +57,10 @@ def _typed_object(payload: bytes, known: dict[str, type[p.Packet]]) -> dict[str,
     if model is None:
         raise UnknownPacketType(f"unknown message type {kind[:40]!r}")
     refuse_nulls(data, model)
-    return data
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise MalformedPacket(_describe(error)) from None
 
 
 def refuse_nulls(data: dict[str, Any], model: type[p.Packet]) -> None:
@@ -91,20 +73,12 @@ def refuse_nulls(data: dict[str, Any], model: type[p.Packet]) -> None:
 
 def parse_client_packet(payload: bytes) -> ClientPacket:
     """A client's payload as a packet; raises only :class:`PacketError` subclasses."""
-    data = _typed_object(payload, p.CLIENT_MODELS)
-    try:
-        return _CLIENT_PACKETS.validate_python(data)
-    except ValidationError as error:
-        raise MalformedPacket(_describe(error)) from None
+    return _parse(payload, p.CLIENT_MODELS)
 
 
 def parse_server_packet(payload: bytes) -> ServerPacket:
     """A server's payload as a packet; raises only :class:`PacketError` subclasses."""
-    data = _typed_object(payload, p.SERVER_MODELS)
-    try:
-        return _SERVER_PACKETS.validate_python(data)
-    except ValidationError as error:
-        raise MalformedPacket(_describe(error)) from None
+    return _parse(payload, p.SERVER_MODELS)
 
 
 # -- packets -> commands ------------------------------------------------------------------------
