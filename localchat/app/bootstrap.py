@@ -34,6 +34,7 @@ from localchat.app.netinfo import lan_addresses
 from localchat.app.server import LocalChatServer
 from localchat.app.services import ChatService, ServerPolicy
 from localchat.app.settings import Settings, SettingsError
+from localchat.domain.protocol import PROTOCOL_VERSION
 from localchat.ports.clock import Clock
 from localchat.ports.store import MessageStore, StoreError
 from localchat.ports.transport import ServerTransport, TransportFactory, TransportOptions
@@ -203,7 +204,7 @@ def build_advertiser(
         )
     advert = ServerAdvert(
         name=server_name(settings),
-        protocol=1,
+        protocol=PROTOCOL_VERSION,
         password=settings.password is not None,
         tls=tcp.tls,
         fingerprint=None if certificate is None else certificate.fingerprint,

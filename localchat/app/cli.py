@@ -32,6 +32,7 @@ from localchat.app.runtime_tuning import tune_collector_for_serving
 from localchat.app.server import LocalChatServer
 from localchat.app.settings import LogLevel, Settings, SettingsError, load_settings
 from localchat.app.stop_signals import StopSignals
+from localchat.domain.protocol import PROTOCOL_VERSION
 from localchat.ports.store import StoreError
 
 app = typer.Typer(
@@ -245,8 +246,9 @@ def run_server(
             advertiser = cli_lan.start_advertising(settings, server, certificate)
             tune_collector_for_serving()
             logging.getLogger("localchat").info(
-                "server %r ready (protocol 1, max %d clients)",
+                "server %r ready (protocol %d, max %d clients)",
                 server_name(settings),
+                PROTOCOL_VERSION,
                 settings.max_clients,
             )
             signum = stop.wait()

@@ -61,13 +61,13 @@ from localchat.domain.events import (
 )
 from localchat.domain.model import LeaveReason, Message, Room, SessionId, User
 from localchat.domain.names import LOBBY, RoomName, UserName
+from localchat.domain.protocol import PROTOCOL_VERSION
 from localchat.domain.text import DEFAULT_MAX_TEXT_CHARS, check_text
 from localchat.ports.clock import Clock
 from localchat.ports.store import MessageStore, StoreError
 
 log = logging.getLogger(__name__)
 
-PROTOCOL_VERSION = 1
 CANNOT_READ_HISTORY = "the server cannot read its history right now; try again later"
 
 

@@ -29,6 +29,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from localchat.domain.protocol import PROTOCOL_VERSION
+
 
 class DomainError(Exception):
     """Base of every chat rule violation."""
@@ -69,7 +71,7 @@ class ServerFull(DomainError):
 class UnsupportedProtocol(DomainError):
     code = "unsupported_protocol"
     fatal = True
-    default_message = "this server speaks LocalChat protocol 1"
+    default_message = f"this server speaks LocalChat protocol {PROTOCOL_VERSION}"
 
 
 class NotRegistered(DomainError):

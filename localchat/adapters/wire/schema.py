@@ -29,9 +29,7 @@ from localchat.domain import events as e
 from localchat.domain.errors import DomainError
 from localchat.domain.model import Message
 from localchat.domain.names import RoomName
-
-PROTOCOL_VERSION = 1
-
+from localchat.domain.protocol import PROTOCOL_VERSION
 
 ClientPacket = p.ClientPacket
 ServerPacket = p.ServerPacket
