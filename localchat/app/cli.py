@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from localchat import __version__
+from localchat.adapters.memory.store import DEFAULT_KEEP_PER_ROOM
 from localchat.adapters.tcp.transport import TcpServerTransport
 from localchat.app import cli_lan
 from localchat.app.bootstrap import (
@@ -29,7 +30,7 @@ from localchat.app.cli_client import register as register_client_commands
 from localchat.app.cli_store import register_store_commands
 from localchat.app.netinfo import lan_addresses, raise_open_file_limit
 from localchat.app.runtime_tuning import tune_collector_for_serving
-from localchat.app.server import LocalChatServer
+from localchat.app.server import SHUTDOWN_SECONDS, LocalChatServer
 from localchat.app.settings import LogLevel, Settings, SettingsError, load_settings
 from localchat.app.stop_signals import StopSignals
 from localchat.domain.protocol import PROTOCOL_VERSION
@@ -46,12 +47,21 @@ app = typer.Typer(
 
 
 EXIT_USAGE = 2
-SHUTDOWN_SECONDS = 4.5
+MEMORY_HISTORY = f"the last {DEFAULT_KEEP_PER_ROOM:,} messages per room"
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     typer.echo(f"localchat: {message}", err=True)
     return typer.Exit(code)
+
+
+def _default(setting: str, note: str = "") -> str:
+    """`` [default: ...]`` for an option's help, read from :class:`Settings`, which keeps
+    every default (the options themselves default to None: unset flags leave the
+    environment and the config file their say)."""
+    value = Settings.model_fields[setting].default
+    shown = f"{value:g}" if isinstance(value, float) else str(value)
+    return f" [default: {shown}{note}]"
 
 
 def _version(value: bool) -> None:
@@ -93,7 +103,7 @@ def _announce(settings: Settings, server: LocalChatServer) -> None:
 
 def _announce_store(path: Path | None) -> None:
     if path is None:
-        typer.echo("message history: in memory only (the last 1,000 messages per room)")
+        typer.echo(f"message history: in memory only ({MEMORY_HISTORY})")
     else:
         typer.echo(f"message history: {path}")
 
@@ -101,20 +111,22 @@ def _announce_store(path: Path | None) -> None:
 @app.command("run-server")
 def run_server(
     host: Annotated[
-        str | None, typer.Option(help="Address to listen on. [default: 0.0.0.0, every interface]")
+        str | None,
+        typer.Option(help="Address to listen on." + _default("host", ", every interface")),
     ] = None,
     port: Annotated[
-        int | None, typer.Option(help="TCP port; 0 picks a free one. [default: 5050]")
+        int | None, typer.Option(help="TCP port; 0 picks a free one." + _default("port"))
     ] = None,
     config: Annotated[
         Path | None,
         typer.Option("--config", help="TOML file with settings (flags and env win over it)."),
     ] = None,
     transport: Annotated[
-        str | None, typer.Option(help="Transport(s) to serve, comma-separated. [default: tcp]")
+        str | None,
+        typer.Option(help="Transport(s) to serve, comma-separated." + _default("transport")),
     ] = None,
     max_clients: Annotated[
-        int | None, typer.Option(help="Registered users at once. [default: 1000]")
+        int | None, typer.Option(help="Registered users at once." + _default("max_clients"))
     ] = None,
     password: Annotated[
         str | None,
@@ -124,35 +136,43 @@ def run_server(
         ),
     ] = None,
     handshake_timeout: Annotated[
-        float | None, typer.Option(help="Seconds a new connection has to send hello. [default: 10]")
+        float | None,
+        typer.Option(
+            help="Seconds a new connection has to send hello." + _default("handshake_timeout")
+        ),
     ] = None,
     ping_interval: Annotated[
-        float | None, typer.Option(help="Seconds of client silence before a ping. [default: 30]")
+        float | None,
+        typer.Option(help="Seconds of client silence before a ping." + _default("ping_interval")),
     ] = None,
     idle_timeout: Annotated[
-        float | None, typer.Option(help="Seconds of client silence before a drop. [default: 90]")
+        float | None,
+        typer.Option(help="Seconds of client silence before a drop." + _default("idle_timeout")),
     ] = None,
     rate_limit: Annotated[
         float | None,
-        typer.Option(help="Frames per second per client after the burst; 0 = off. [default: 10]"),
+        typer.Option(
+            help="Frames per second per client after the burst; 0 = off." + _default("rate_limit")
+        ),
     ] = None,
     rate_burst: Annotated[
-        int | None, typer.Option(help="Frames a client may send at once. [default: 20]")
+        int | None, typer.Option(help="Frames a client may send at once." + _default("rate_burst"))
     ] = None,
     max_frame_bytes: Annotated[
-        int | None, typer.Option(help="Largest frame accepted. [default: 65536]")
+        int | None, typer.Option(help="Largest frame accepted." + _default("max_frame_bytes"))
     ] = None,
     max_outbound_bytes: Annotated[
         int | None,
         typer.Option(
-            help="Per-client send buffer; a client behind by more is dropped. [default: 1048576]"
+            help="Per-client send buffer; a client behind by more is dropped."
+            + _default("max_outbound_bytes")
         ),
     ] = None,
     max_text_chars: Annotated[
-        int | None, typer.Option(help="Longest message text. [default: 4000]")
+        int | None, typer.Option(help="Longest message text." + _default("max_text_chars"))
     ] = None,
     log_level: Annotated[
-        LogLevel | None, typer.Option(help="debug, info, warning or error. [default: info]")
+        LogLevel | None, typer.Option(help="debug, info, warning or error." + _default("log_level"))
     ] = None,
     tls: Annotated[
         bool | None,
@@ -188,7 +208,7 @@ def run_server(
         bool,
         typer.Option(
             "--no-store",
-            help="Keep history in memory only (the last 1,000 messages per room; lost at exit).",
+            help=f"Keep history in memory only ({MEMORY_HISTORY}; lost at exit).",
         ),
     ] = False,
 ) -> None:

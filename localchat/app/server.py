@@ -13,6 +13,9 @@ from localchat.ports.transport import ServerTransport
 
 log = logging.getLogger(__name__)
 
+SHUTDOWN_SECONDS = 4.5
+"""How long a server may take to stop: clients told, last batch committed, store closed."""
+
 
 class LocalChatServer:
     """Owns the pieces built by :func:`localchat.app.bootstrap.build_server`."""
@@ -50,7 +53,7 @@ class LocalChatServer:
     def addresses(self) -> list[str]:
         return [address for t in self.transports for address in t.addresses()]
 
-    def stop(self, timeout: float = 4.5) -> None:
+    def stop(self, timeout: float = SHUTDOWN_SECONDS) -> None:
         """Shut down within ``timeout`` seconds: the core stops first (its last batch is
         committed and delivered), then every client is told ``shutting_down``, then the
         store is closed."""

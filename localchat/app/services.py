@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from localchat.domain.commands import (
+    DEFAULT_HISTORY_LIMIT,
     MAX_HISTORY_LIMIT,
     Command,
     Disconnect,
@@ -68,6 +69,7 @@ from localchat.ports.store import MessageStore, StoreError
 
 log = logging.getLogger(__name__)
 
+DEFAULT_MAX_CLIENTS = 1000
 CANNOT_READ_HISTORY = "the server cannot read its history right now; try again later"
 
 
@@ -75,10 +77,10 @@ CANNOT_READ_HISTORY = "the server cannot read its history right now; try again l
 class ServerPolicy:
     """The rules a server operator chooses (PROTOCOL.md §7)."""
 
-    max_clients: int = 1000
+    max_clients: int = DEFAULT_MAX_CLIENTS
     password: str | None = None
     max_text_chars: int = DEFAULT_MAX_TEXT_CHARS
-    history_on_join: int = 50
+    history_on_join: int = DEFAULT_HISTORY_LIMIT
 
 
 class ChatService:
