@@ -27,9 +27,23 @@ attribute, not a per-instance choice. The ``message`` is for people; programs ma
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from localchat.domain.protocol import PROTOCOL_VERSION
+
+
+class CodedError(Protocol):
+    """Anything that becomes an ``error`` on the wire: a :class:`DomainError`, a transport's
+    own protocol error, a ``CommandRejected`` event. Read-only, so class attributes qualify."""
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def message(self) -> str: ...
+
+    @property
+    def fatal(self) -> bool: ...
 
 
 class DomainError(Exception):

@@ -45,10 +45,7 @@ from localchat.adapters.tcp.link import LinkState, TcpLink
 from localchat.adapters.tls.channel import TlsChannel, looks_like_tls, server_context
 from localchat.adapters.wire.connection import ConnectionLimits, ServerConnection
 from localchat.adapters.wire.errors import ShuttingDown, SlowConsumer, TlsRequired
-from localchat.adapters.wire.schema import (
-    EventEncoder,
-    domain_error_frame,
-)
+from localchat.adapters.wire.schema import EventEncoder, error_frame_of
 from localchat.domain.errors import ServerFull
 from localchat.domain.events import (
     CommandRejected,
@@ -415,7 +412,7 @@ class TcpServerTransport:
                 self._recount_pending()
             if self._pending >= self._options.max_pending:
                 try:
-                    sock.send(domain_error_frame(ServerFull("too many connections are waiting")))
+                    sock.send(error_frame_of(ServerFull("too many connections are waiting")))
                 except OSError:
                     pass
                 sock.close()

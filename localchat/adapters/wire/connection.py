@@ -41,12 +41,10 @@ from localchat.adapters.wire.errors import (
 )
 from localchat.adapters.wire.framing import DEFAULT_MAX_FRAME_BYTES, FrameDecoder
 from localchat.adapters.wire.schema import (
-    domain_error_frame,
-    error_frame,
+    error_frame_of,
     parse_client_packet,
     ping_frame,
     pong_frame,
-    protocol_error_frame,
     to_command,
 )
 from localchat.domain.commands import Disconnect, Quit, Register
@@ -196,7 +194,7 @@ class ServerConnection:
         self.leave_reason = reason
         self.error = error
         if error is not None:
-            frame = error_frame(error.code, error.message, fatal=True)
+            frame = error_frame_of(error, fatal=True)
             if in_order:
                 self._commands.append(Reply(frame, closes=True))
                 self.awaiting_close = True
@@ -298,13 +296,13 @@ class ServerConnection:
             if self._errors_in_a_row >= MAX_ERRORS_IN_A_ROW:
                 self.end(TooManyErrors(), LeaveReason.DISCONNECTED)
             else:
-                self._commands.append(Reply(protocol_error_frame(error)))
+                self._commands.append(Reply(error_frame_of(error)))
             return
         self._errors_in_a_row = 0
         try:
             command = to_command(packet)
         except DomainError as error:
-            self._commands.append(Reply(domain_error_frame(error)))
+            self._commands.append(Reply(error_frame_of(error)))
             return
         if isinstance(command, p.Ping):
             self._commands.append(Reply(pong_frame(command.id)))

@@ -21,12 +21,12 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from localchat.adapters.wire import packets as p
-from localchat.adapters.wire.errors import MalformedPacket, ProtocolError, UnknownPacketType
+from localchat.adapters.wire.errors import MalformedPacket, UnknownPacketType
 from localchat.adapters.wire.framing import encode_frame
 from localchat.adapters.wire.strict_json import loads_object
 from localchat.domain import commands as c
 from localchat.domain import events as e
-from localchat.domain.errors import DomainError
+from localchat.domain.errors import CodedError
 from localchat.domain.model import Message
 from localchat.domain.names import RoomName
 from localchat.domain.protocol import PROTOCOL_VERSION
@@ -119,7 +119,7 @@ def encode_packet(packet: p.Packet) -> bytes:
     data = packet.model_dump(mode="json")
     for key in [k for k, v in data.items() if v is None and k not in packet.NULLABLE]:
         del data[key]
-    return encode_frame(_dumps(data).encode())
+    return _frame(data)
 
 
 # -- server side: events -> frames --------------------------------------------------------------
@@ -147,16 +147,17 @@ def message_object(message: Message) -> dict[str, Any]:
     }
 
 
-def error_frame(code: str, message: str, *, fatal: bool) -> bytes:
-    return _frame({"type": "error", "code": code, "message": message, "fatal": fatal})
-
-
-def protocol_error_frame(error: ProtocolError) -> bytes:
-    return error_frame(error.code, error.message, fatal=error.fatal)
-
-
-def domain_error_frame(error: DomainError) -> bytes:
-    return error_frame(error.code, error.message, fatal=error.fatal)
+def error_frame_of(error: CodedError, *, fatal: bool | None = None) -> bytes:
+    """The ``error`` frame of a protocol or domain error, or of a ``CommandRejected``;
+    ``fatal`` overrides the error's own (before ``welcome`` every error is fatal)."""
+    return _frame(
+        {
+            "type": "error",
+            "code": error.code,
+            "message": error.message,
+            "fatal": error.fatal if fatal is None else fatal,
+        }
+    )
 
 
 def pong_frame(ping_id: Any) -> bytes:
@@ -195,17 +196,7 @@ class EventEncoder:
         return self._encoders[type(event)](event)
 
     def _message(self, event: e.MessagePosted) -> bytes:
-        m = event.message
-        return _frame(
-            {
-                "type": "message",
-                "room": m.room.canonical,
-                "seq": m.seq,
-                "sender": m.sender,
-                "text": m.text,
-                "sent_at": format_time(m.sent_at),
-            }
-        )
+        return _frame(message_object(event.message))
 
     def _joined(self, event: e.UserJoined) -> bytes:
         return _frame(
@@ -279,7 +270,7 @@ class EventEncoder:
         return encode_frame(data)
 
     def _error(self, event: e.CommandRejected) -> bytes:
-        return error_frame(event.code, event.message, fatal=event.fatal)
+        return error_frame_of(event)
 
     def _nothing(self, event: e.SessionClosed) -> None:
         return None
