@@ -29,6 +29,7 @@ from __future__ import annotations
 import enum
 import itertools
 from dataclasses import dataclass
+from typing import cast
 
 from localchat.adapters.wire import packets as p
 from localchat.adapters.wire.errors import (
@@ -284,9 +285,7 @@ class ServerConnection:
             self.end(NotRegistered(), LeaveReason.DISCONNECTED)
             return
         self.phase = Phase.REGISTERING
-        self._commands.append(
-            Register(name=packet.name, protocol=packet.protocol, password=packet.password)
-        )
+        self._commands.append(cast(Register, to_command(packet)))  # hello is always Register
 
     def _registered_frame(self, payload: bytes) -> None:
         try:
