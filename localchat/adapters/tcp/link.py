@@ -47,7 +47,6 @@ class TcpLink:
         "lock",
         "mask",
         "peer",
-        "pending",
         "session",
         "sock",
         "state",
@@ -84,8 +83,6 @@ class TcpLink:
         """When FINISHING, DRAINING or LINGERING must give up."""
         self.mask = 0
         """Selector events currently registered (I/O thread only)."""
-        self.pending = True
-        """Not registered yet: counts against the transport's ``max_pending``."""
         self.held = False
         """Not read while the dispatcher is overloaded (I/O thread only)."""
         self.welcomed = False

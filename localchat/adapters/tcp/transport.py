@@ -135,7 +135,8 @@ class TcpServerTransport:
         self._overloaded = False
         self._held: list[TcpLink] = []
         self._next_sweep = 0.0
-        self._pending = 0
+        self._unwelcomed: set[TcpLink] = set()
+        """Links not known to be welcomed (I/O thread): at most ``max_pending`` of them."""
         self._accept_paused_until = 0.0
         self._shutdown_deadline: float | None = None
         self._stopped = threading.Event()
@@ -223,7 +224,7 @@ class TcpServerTransport:
             for session in recipients:
                 link = links.get(session)
                 if link is not None:
-                    link.welcomed = True  # before the send: see _recount_pending
+                    link.welcomed = True  # before the send: see _admit
             self._after_flush(_REGISTERED, recipients)
         elif kind is SessionClosed or (kind is CommandRejected and event.fatal):  # type: ignore[union-attr]
             self._after_flush(_CLOSE, recipients)
@@ -408,9 +409,7 @@ class TcpServerTransport:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
                 pass
-            if self._pending >= self._options.max_pending:
-                self._recount_pending()
-            if self._pending >= self._options.max_pending:
+            if not self._admit():
                 try:
                     sock.send(error_frame_of(ServerFull("too many connections are waiting")))
                 except OSError:
@@ -424,22 +423,23 @@ class TcpServerTransport:
                 tls = TlsChannel(self._tls_context, server_side=True)
             link = TcpLink(session, sock, peer, ServerConnection(self._limits, now), tls)
             self._links[session] = link
-            self._pending += 1
+            self._unwelcomed.add(link)
             self._set_interest(link)
             self._schedule(link.conn.next_deadline(), session)
             log.debug("connection %s from %s", session, peer)
 
-    def _recount_pending(self) -> None:
-        """Stop counting connections whose ``welcome`` the dispatcher has already sent.
+    def _admit(self) -> bool:
+        """Whether one more connection may wait for its ``welcome`` (``max_pending``).
 
+        At the limit, first forget the links the dispatcher has already welcomed:
         ``_REGISTERED`` reaches this thread only after the sends, so a client may have its
-        welcome, and the next client may connect, before we hear of it. Runs only at the
-        limit, so its cost does not matter.
+        welcome, and the next client may connect, before we hear of it. Only at the limit
+        does this walk the waiting links; otherwise it is one ``len``.
         """
-        for link in self._links.values():
-            if link.pending and link.welcomed:
-                link.pending = False
-        self._pending = sum(1 for link in self._links.values() if link.pending)
+        limit = self._options.max_pending
+        if len(self._unwelcomed) >= limit:
+            self._unwelcomed = {link for link in self._unwelcomed if not link.welcomed}
+        return len(self._unwelcomed) < limit
 
     def _schedule(self, when: float, session: SessionId) -> None:
         self._timer_order += 1
@@ -592,9 +592,7 @@ class TcpServerTransport:
             if request == _WRITE:
                 self._set_interest(link)
             elif request == _REGISTERED:
-                if link.pending:
-                    link.pending = False
-                    self._pending -= 1
+                self._unwelcomed.discard(link)
                 link.conn.registration_accepted(now)
                 self._guarded(link, self._after_conn)
             elif request == _CLOSE:
@@ -672,9 +670,7 @@ class TcpServerTransport:
         self._collect(link)
         link.state = LinkState.CLOSED
         link.dead = True
-        if link.pending:
-            link.pending = False
-            self._pending -= 1
+        self._unwelcomed.discard(link)
         if link.mask and self._selector is not None:
             try:
                 self._selector.unregister(link.sock)
