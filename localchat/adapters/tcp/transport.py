@@ -139,7 +139,6 @@ class TcpServerTransport:
         """Links not known to be welcomed (I/O thread): at most ``max_pending`` of them."""
         self._accept_paused_until = 0.0
         self._shutdown_deadline: float | None = None
-        self._stopped = threading.Event()
         self._recv_buffer = bytearray(RECV_BYTES)
         self._recv_view = memoryview(self._recv_buffer)
 
@@ -341,7 +340,6 @@ class TcpServerTransport:
                 self._waker_r.close()
             if self._waker_w is not None:
                 self._waker_w.close()
-            self._stopped.set()
 
     def _select_timeout(self, now: float) -> float:
         """How long the loop may sleep: until the next timer, sweep or deadline."""
@@ -488,7 +486,7 @@ class TcpServerTransport:
                 self._close(link)
             return
         if not count:
-            link.conn.receive_eof()
+            link.conn.connection_lost()
         elif link.tls is None:
             link.conn.receive_data(self._recv_view[:count], time.monotonic())
         else:
@@ -519,7 +517,7 @@ class TcpServerTransport:
         if plaintext:
             link.conn.receive_data(plaintext, time.monotonic())
         if tls.peer_closed:
-            link.conn.receive_eof()
+            link.conn.connection_lost()
 
     def _on_writable(self, link: TcpLink) -> None:
         with link.lock:

@@ -157,10 +157,6 @@ class ServerConnection:
         self._decoder.receive_data(data)
         self._process(now)
 
-    def receive_eof(self) -> None:
-        """The client closed its side: the session is over."""
-        self.connection_lost(LeaveReason.DISCONNECTED)
-
     def connection_lost(self, reason: LeaveReason = LeaveReason.DISCONNECTED) -> None:
         """The transport lost the connection (EOF, reset, write failure, overflow)."""
         self.peer_gone = True
