@@ -140,21 +140,3 @@ class StoreUnavailable(DomainError):
     default_message = (
         "the server cannot store messages right now, so yours was not sent; try again later"
     )
-
-
-ALL_DOMAIN_ERRORS: tuple[type[DomainError], ...] = (
-    NameTaken,
-    InvalidName,
-    AuthFailed,
-    ServerFull,
-    UnsupportedProtocol,
-    NotRegistered,
-    AlreadyRegistered,
-    NotInRoom,
-    AlreadyInRoom,
-    InvalidRoom,
-    NoSuchRoom,
-    NoSuchUser,
-    InvalidText,
-    StoreUnavailable,
-)
