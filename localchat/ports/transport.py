@@ -9,8 +9,8 @@ thread; the transport encodes each event once and must never block there.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from localchat.domain.commands import Command
@@ -92,10 +92,9 @@ class TransportOptions:
     """What every transport factory receives (the plug-in contract).
 
     A factory registered under the ``localchat.transports`` entry-point group is called as
-    ``factory(options)`` and returns a :class:`ServerTransport`. ``extra`` carries settings
-    a third-party transport may define for itself (from the config file's ``[transport]``).
-    No value has a default: the composition root fills every one from the settings, which
-    keep the defaults (:class:`~localchat.app.settings.Settings`).
+    ``factory(options)`` and returns a :class:`ServerTransport`. Only TLS has a default:
+    the composition root fills every other field from the settings, which keep the
+    defaults.
     """
 
     host: str
@@ -109,7 +108,6 @@ class TransportOptions:
     rate_limit: float
     rate_burst: int
     max_pending: int
-    extra: Mapping[str, object] = field(default_factory=dict)
     tls_cert_file: str | None = None
     """PEM certificate (chain) for native transports that offer TLS; None = plain TCP."""
     tls_key_file: str | None = None
