@@ -141,14 +141,6 @@ class SqliteMessageStore:
             group, self._unsealed = self._unsealed, []
         return functools.partial(self._write, group)
 
-    def commit(self) -> None:
-        write = self.seal()
-        try:
-            write()
-        except StoreError:
-            self.discard()
-            raise
-
     def discard(self) -> None:
         with self._state:
             self._unsealed = []
@@ -180,7 +172,7 @@ class SqliteMessageStore:
         if self._writer is None:
             return
         try:
-            self.commit()
+            self.seal()()
         except StoreError as error:
             log.error("%s", error)
         with self._writing:
