@@ -8,7 +8,7 @@ own ``transports``, ``store`` or ``clock`` (in-memory fakes, a fixed clock).
 from __future__ import annotations
 
 import socket
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 
 import platformdirs
@@ -44,9 +44,10 @@ MEMORY_STORE = ":memory:"
 """The ``store`` setting that keeps history in memory only (``--no-store``)."""
 
 
-def installed_transports() -> dict[str, TransportFactory]:
-    """Transport factories registered under the ``localchat.transports`` entry points."""
-    return {ep.name: ep.load() for ep in entry_points(group=TRANSPORT_GROUP)}
+def installed_transports() -> dict[str, EntryPoint]:
+    """The transports registered under the ``localchat.transports`` entry points, by name,
+    not loaded: only the ones a server serves are imported (:func:`build_transports`)."""
+    return {entry.name: entry for entry in entry_points(group=TRANSPORT_GROUP)}
 
 
 def tls_directory() -> Path:
@@ -104,7 +105,8 @@ def build_transports(
             f"unknown transport {unknown[0]!r}; installed: {', '.join(sorted(available))}"
         )
     options = transport_options(settings, certificate)
-    return [available[name](options) for name in names]
+    factories: list[TransportFactory] = [available[name].load() for name in names]
+    return [factory(options) for factory in factories]
 
 
 def server_policy(settings: Settings) -> ServerPolicy:
