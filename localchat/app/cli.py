@@ -28,6 +28,7 @@ from localchat.app.bootstrap import (
 )
 from localchat.app.cli_client import register as register_client_commands
 from localchat.app.cli_store import register_store_commands
+from localchat.app.cli_support import fail
 from localchat.app.netinfo import lan_addresses, raise_open_file_limit
 from localchat.app.runtime_tuning import tune_collector_for_serving
 from localchat.app.server import SHUTDOWN_SECONDS, LocalChatServer
@@ -46,13 +47,7 @@ app = typer.Typer(
 )
 
 
-EXIT_USAGE = 2
 MEMORY_HISTORY = f"the last {DEFAULT_KEEP_PER_ROOM:,} messages per room"
-
-
-def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
-    typer.echo(f"localchat: {message}", err=True)
-    return typer.Exit(code)
 
 
 def _default(setting: str, note: str = "") -> str:
