@@ -7,7 +7,9 @@ own ``transports``, ``store`` or ``clock`` (in-memory fakes, a fixed clock).
 
 from __future__ import annotations
 
+import ipaddress
 import socket
+from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 
@@ -188,19 +190,48 @@ def build_server(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class LanReach:
+    """How other machines reach a started server: its native TCP transport, and the
+    addresses for it (every LAN address for a wildcard bind, else the bound one; none for
+    loopback). What the start-up hint prints and what mDNS announces."""
+
+    transport: TcpServerTransport
+    addresses: list[str]
+
+    @property
+    def every_interface(self) -> bool:
+        """Bound to a wildcard (``0.0.0.0``, ``::``): the addresses are the LAN's."""
+        return ipaddress.ip_address(self.transport.bound_host).is_unspecified
+
+
+def lan_reach(server: LocalChatServer) -> LanReach | None:
+    """See :class:`LanReach`; None without a native TCP transport. It enumerates the
+    network interfaces: compute it once and pass it on."""
+    tcp = next((t for t in server.transports if isinstance(t, TcpServerTransport)), None)
+    if tcp is None:
+        return None
+    return LanReach(tcp, advertisable_addresses(tcp.bound_host, lan_addresses()))
+
+
 def build_advertiser(
-    settings: Settings, server: LocalChatServer, certificate: ServerCertificate | None
+    settings: Settings,
+    server: LocalChatServer,
+    certificate: ServerCertificate | None,
+    reach: LanReach | None = None,
 ) -> MdnsAdvertiser:
-    """The mDNS announcement of a started server's native TCP transport.
+    """The mDNS announcement of a started server's native TCP transport (``reach``: its
+    :func:`lan_reach`, computed here if not given).
 
     Raises :class:`NothingToAdvertise` when it cannot be reached from other machines
     (bound to loopback, no TCP transport, no LAN address): then nothing is announced.
     """
-    tcp = next((t for t in server.transports if isinstance(t, TcpServerTransport)), None)
-    if tcp is None:
+    if reach is None:
+        reach = lan_reach(server)
+    if reach is None:
         raise NothingToAdvertise("no native TCP transport is running")
-    addresses = advertisable_addresses(tcp.bound_host, lan_addresses())
-    if not addresses:
+    tcp = reach.transport
+    if not reach.addresses:
         raise NothingToAdvertise(
             f"it listens on {tcp.bound_host} only, which no other machine reaches"
         )
@@ -211,4 +242,4 @@ def build_advertiser(
         tls=tcp.tls,
         fingerprint=None if certificate is None else certificate.fingerprint,
     )
-    return MdnsAdvertiser(advert=advert, port=tcp.port, addresses=addresses)
+    return MdnsAdvertiser(advert=advert, port=tcp.port, addresses=reach.addresses)

@@ -11,17 +11,18 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from localchat import __version__
 from localchat.adapters.memory.store import DEFAULT_KEEP_PER_ROOM
-from localchat.adapters.tcp.transport import TcpServerTransport
 from localchat.app import cli_lan
 from localchat.app.bootstrap import (
     MEMORY_STORE,
+    LanReach,
     build_server,
+    lan_reach,
     server_certificate,
     server_name,
     store_path,
@@ -29,7 +30,7 @@ from localchat.app.bootstrap import (
 from localchat.app.cli_client import register as register_client_commands
 from localchat.app.cli_store import register_store_commands
 from localchat.app.cli_support import fail
-from localchat.app.netinfo import lan_addresses, raise_open_file_limit
+from localchat.app.netinfo import raise_open_file_limit
 from localchat.app.runtime_tuning import tune_collector_for_serving
 from localchat.app.server import SHUTDOWN_SECONDS, LocalChatServer
 from localchat.app.settings import LogLevel, Settings, SettingsError, load_settings
@@ -83,16 +84,13 @@ def configure_logging(level: str) -> None:
     )
 
 
-def _announce(settings: Settings, server: LocalChatServer) -> None:
+def _announce(server: LocalChatServer, reach: LanReach | None) -> None:
     for address in server.addresses():
         typer.echo(f"listening on {address}")
-    tcp = next((t for t in server.transports if isinstance(t, TcpServerTransport)), None)
-    if tcp is not None and settings.host in ("0.0.0.0", "::", ""):
-        lan = lan_addresses()
-        if lan:
-            typer.echo("people on your network can connect to:")
-            for address in lan:
-                typer.echo(f"  {address}:{tcp.port}")
+    if reach is not None and reach.every_interface and reach.addresses:
+        typer.echo("people on your network can connect to:")
+        for address in reach.addresses:
+            typer.echo(f"  {address}:{reach.transport.port}")
     sys.stdout.flush()
 
 
@@ -212,28 +210,9 @@ def run_server(
     Settings come from flags, then LOCALCHAT_* environment variables, then --config, then
     defaults. Clients connect with `localchat run-client`.
     """
-    overrides: dict[str, Any] = {
-        "host": host,
-        "port": port,
-        "transport": transport,
-        "max_clients": max_clients,
-        "password": password,
-        "handshake_timeout": handshake_timeout,
-        "ping_interval": ping_interval,
-        "idle_timeout": idle_timeout,
-        "rate_limit": rate_limit,
-        "rate_burst": rate_burst,
-        "max_frame_bytes": max_frame_bytes,
-        "max_outbound_bytes": max_outbound_bytes,
-        "max_text_chars": max_text_chars,
-        "log_level": log_level,
-        "tls": tls,
-        "tls_cert": tls_cert,
-        "tls_key": tls_key,
-        "advertise": advertise,
-        "server_name": name,
-        "store": MEMORY_STORE if no_store else store,
-    }
+    # Every flag named like its setting passes as it is (None: not given); two are renamed.
+    flags = {key: value for key, value in locals().items() if key in Settings.model_fields}
+    overrides = {**flags, "server_name": name, "store": MEMORY_STORE if no_store else store}
     if no_store and store is not None:
         raise fail("--store and --no-store exclude each other")
     try:
@@ -256,7 +235,7 @@ def run_server(
         advertiser = None
         try:
             _announce_store(store_path(settings))
-            _announce(settings, server)
+            _announce(server, lan_reach(server))
             cli_lan.announce_tls(certificate)
             advertiser = cli_lan.start_advertising(settings, server, certificate)
             tune_collector_for_serving()
