@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 from localchat.adapters.tls.channel import TlsChannel
 from localchat.adapters.wire.connection import ServerConnection
+from localchat.adapters.wire.framing import HEADER_BYTES, declared_length
 from localchat.domain.model import SessionId
 
 
@@ -160,14 +161,12 @@ class TcpLink:
         return partial_unit_left(buffer, head, sent, _record_size)
 
 
-_unpack_frame_length = struct.Struct(">I").unpack_from
 _unpack_record_length = struct.Struct(">H").unpack_from
 
 
 def _frame_size(buffer: bytes | bytearray, position: int) -> int:
-    """A LocalChat frame: a 4-byte big-endian length, then the payload."""
-    (length,) = _unpack_frame_length(buffer, position)
-    return 4 + int(length)
+    """A LocalChat frame: its header, then the payload it declares."""
+    return HEADER_BYTES + declared_length(buffer, position)
 
 
 def _record_size(buffer: bytes | bytearray, position: int) -> int:

@@ -54,6 +54,7 @@ from localchat.domain.events import (
     Welcomed,
 )
 from localchat.domain.model import LeaveReason, SessionId
+from localchat.ports.session import host_port
 from localchat.ports.transport import CommandSink, Inbound, Outbound, Reply, TransportOptions
 
 log = logging.getLogger(__name__)
@@ -190,7 +191,7 @@ class TcpServerTransport:
     def addresses(self) -> list[str]:
         assert self._listener is not None, "start() first"
         host, port = self._listener.getsockname()[:2]
-        return [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
+        return [host_port(host, port)]
 
     @property
     def tls(self) -> bool:
