@@ -101,21 +101,24 @@ class TcpLink:
         handshake is not complete: nothing may be said before it). Returns False if the
         connection failed; raises nothing.
         """
-        tls = self.tls
-        if tls is not None:
-            if not tls.established:
-                return True
-            data = tls.encrypt(data)
-        return self.send_wire(data)
+        wire = self._on_the_wire(data)
+        return True if wire is None else self.send_wire(wire)
 
     def enqueue(self, data: bytes | bytearray) -> None:
         """Add ``data`` to :attr:`unsent` without trying the socket (under :attr:`lock`)."""
+        wire = self._on_the_wire(data)
+        if wire is not None:
+            self.unsent += wire
+
+    def _on_the_wire(self, data: bytes | bytearray) -> bytes | bytearray | None:
+        """``data`` as it goes on the wire: as it is, or encrypted with TLS; None while the
+        TLS handshake is not complete (nothing may be said before it: dropped)."""
         tls = self.tls
-        if tls is not None:
-            if not tls.established:
-                return
-            data = tls.encrypt(data)
-        self.unsent += data
+        if tls is None:
+            return data
+        if not tls.established:
+            return None
+        return tls.encrypt(data)
 
     def keep_partial_unit(self) -> None:
         """Discard what is unsent, except the end of the frame (or TLS record) the peer has

@@ -203,41 +203,25 @@ class TcpServerTransport:
         return len(self._links)
 
     def deliver(self, event: Outbound, recipients: Sequence[SessionId]) -> None:
-        if type(event) is Reply:
-            self._deliver_reply(event, recipients)
+        if type(event) is Reply:  # a connection's own answer, back in request order
+            self._queue(event.payload, recipients)
+            if event.closes:
+                self._after_flush(_CLOSE, recipients)
             return
         data = self._encoder.encode(event)  # type: ignore[arg-type]
-        links = self._links
         if data is not None:
-            dirty = self._dirty
-            for session in recipients:
-                link = links.get(session)
-                if link is not None:
-                    batch = link.batch
-                    if not batch:
-                        dirty.append(link)
-                    batch.append(data)
+            self._queue(data, recipients)
         kind = type(event)
         if kind is MessagePosted:
             return
         if kind is Welcomed:
+            links = self._links
             for session in recipients:
                 link = links.get(session)
                 if link is not None:
                     link.welcomed = True  # before the send: see _admit
             self._after_flush(_REGISTERED, recipients)
         elif kind is SessionClosed or (kind is CommandRejected and event.fatal):  # type: ignore[union-attr]
-            self._after_flush(_CLOSE, recipients)
-
-    def _deliver_reply(self, reply: Reply, recipients: Sequence[SessionId]) -> None:
-        """A connection's own answer, come back through the dispatcher in request order."""
-        for session in recipients:
-            link = self._links.get(session)
-            if link is not None:
-                if not link.batch:
-                    self._dirty.append(link)
-                link.batch.append(reply.payload)
-        if reply.closes:
             self._after_flush(_CLOSE, recipients)
 
     def flush(self) -> None:
@@ -279,6 +263,19 @@ class TcpServerTransport:
             log.warning("the TCP I/O thread did not stop in time")
 
     # -- dispatcher-side helpers ----------------------------------------------------------------
+
+    def _queue(self, data: bytes, recipients: Sequence[SessionId]) -> None:
+        """Add ``data`` to each recipient's batch for :meth:`flush` (once per event and
+        recipient: the hot loop of a chat server)."""
+        links = self._links
+        dirty = self._dirty
+        for session in recipients:
+            link = links.get(session)
+            if link is not None:
+                batch = link.batch
+                if not batch:
+                    dirty.append(link)
+                batch.append(data)
 
     def _after_flush(self, request: str, recipients: Sequence[SessionId]) -> None:
         for session in recipients:
