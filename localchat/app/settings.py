@@ -185,4 +185,6 @@ def load_settings(
         configured = _Configured(**given)
     except ValidationError as error:
         raise SettingsError(_describe(error, origin)) from None
+    # A plain Settings (already validated): an instance of this call's local class would
+    # neither pickle nor compare equal to the same settings loaded twice.
     return Settings.model_construct(**configured.model_dump())
