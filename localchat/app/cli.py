@@ -227,8 +227,7 @@ def run_server(
     with StopSignals() as stop:  # before any thread starts: see stop_signals.py
         try:
             server.start()
-        except OSError as error:
-            server.store.close()
+        except OSError as error:  # the server closed its store
             raise fail(
                 f"cannot listen on {settings.host}:{settings.port}: {error.strerror or error}"
             ) from None

@@ -35,7 +35,8 @@ class LocalChatServer:
         self._started = False
 
     def start(self) -> None:
-        """Start the dispatcher, then every transport. Raises OSError if one cannot listen."""
+        """Start the dispatcher, then every transport. Raises OSError if one cannot listen;
+        then whatever started is stopped and the store is closed, as :meth:`stop` would."""
         self.dispatcher.start()
         started: list[ServerTransport] = []
         try:
@@ -47,6 +48,7 @@ class LocalChatServer:
             for transport in started:
                 transport.shutdown(1.0)
             self.dispatcher.stop()
+            self._close_store()
             raise
         self._started = True
 
@@ -64,6 +66,9 @@ class LocalChatServer:
         self.dispatcher.stop(timeout=min(1.0, timeout / 3))
         for transport in self.transports:
             transport.shutdown(max(0.1, deadline - time.monotonic() - 0.3))
+        self._close_store()
+
+    def _close_store(self) -> None:
         try:
             self.store.close()
         except Exception:  # a failing store must not keep the process alive
