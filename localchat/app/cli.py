@@ -30,8 +30,7 @@ from localchat.app.bootstrap import (
 from localchat.app.cli_client import register as register_client_commands
 from localchat.app.cli_store import register_store_commands
 from localchat.app.cli_support import fail
-from localchat.app.netinfo import raise_open_file_limit
-from localchat.app.runtime_tuning import tune_collector_for_serving
+from localchat.app.runtime_tuning import raise_open_file_limit, tune_collector_for_serving
 from localchat.app.server import SHUTDOWN_SECONDS, LocalChatServer
 from localchat.app.settings import LogLevel, Settings, SettingsError, load_settings
 from localchat.app.stop_signals import StopSignals
