@@ -7,8 +7,10 @@ own ``transports``, ``store`` or ``clock`` (in-memory fakes, a fixed clock).
 
 from __future__ import annotations
 
+import ipaddress
 import socket
-from importlib.metadata import entry_points
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 
 import platformdirs
@@ -34,6 +36,7 @@ from localchat.app.netinfo import lan_addresses
 from localchat.app.server import LocalChatServer
 from localchat.app.services import ChatService, ServerPolicy
 from localchat.app.settings import Settings, SettingsError
+from localchat.domain.protocol import PROTOCOL_VERSION
 from localchat.ports.clock import Clock
 from localchat.ports.store import MessageStore, StoreError
 from localchat.ports.transport import ServerTransport, TransportFactory, TransportOptions
@@ -43,9 +46,10 @@ MEMORY_STORE = ":memory:"
 """The ``store`` setting that keeps history in memory only (``--no-store``)."""
 
 
-def installed_transports() -> dict[str, TransportFactory]:
-    """Transport factories registered under the ``localchat.transports`` entry points."""
-    return {ep.name: ep.load() for ep in entry_points(group=TRANSPORT_GROUP)}
+def installed_transports() -> dict[str, EntryPoint]:
+    """The transports registered under the ``localchat.transports`` entry points, by name,
+    not loaded: only the ones a server serves are imported (:func:`build_transports`)."""
+    return {entry.name: entry for entry in entry_points(group=TRANSPORT_GROUP)}
 
 
 def tls_directory() -> Path:
@@ -103,7 +107,8 @@ def build_transports(
             f"unknown transport {unknown[0]!r}; installed: {', '.join(sorted(available))}"
         )
     options = transport_options(settings, certificate)
-    return [available[name](options) for name in names]
+    factories: list[TransportFactory] = [available[name].load() for name in names]
+    return [factory(options) for factory in factories]
 
 
 def server_policy(settings: Settings) -> ServerPolicy:
@@ -185,27 +190,56 @@ def build_server(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class LanReach:
+    """How other machines reach a started server: its native TCP transport, and the
+    addresses for it (every LAN address for a wildcard bind, else the bound one; none for
+    loopback). What the start-up hint prints and what mDNS announces."""
+
+    transport: TcpServerTransport
+    addresses: list[str]
+
+    @property
+    def every_interface(self) -> bool:
+        """Bound to a wildcard (``0.0.0.0``, ``::``): the addresses are the LAN's."""
+        return ipaddress.ip_address(self.transport.bound_host).is_unspecified
+
+
+def lan_reach(server: LocalChatServer) -> LanReach | None:
+    """See :class:`LanReach`; None without a native TCP transport. It enumerates the
+    network interfaces: compute it once and pass it on."""
+    tcp = next((t for t in server.transports if isinstance(t, TcpServerTransport)), None)
+    if tcp is None:
+        return None
+    return LanReach(tcp, advertisable_addresses(tcp.bound_host, lan_addresses()))
+
+
 def build_advertiser(
-    settings: Settings, server: LocalChatServer, certificate: ServerCertificate | None
+    settings: Settings,
+    server: LocalChatServer,
+    certificate: ServerCertificate | None,
+    reach: LanReach | None = None,
 ) -> MdnsAdvertiser:
-    """The mDNS announcement of a started server's native TCP transport.
+    """The mDNS announcement of a started server's native TCP transport (``reach``: its
+    :func:`lan_reach`, computed here if not given).
 
     Raises :class:`NothingToAdvertise` when it cannot be reached from other machines
     (bound to loopback, no TCP transport, no LAN address): then nothing is announced.
     """
-    tcp = next((t for t in server.transports if isinstance(t, TcpServerTransport)), None)
-    if tcp is None:
+    if reach is None:
+        reach = lan_reach(server)
+    if reach is None:
         raise NothingToAdvertise("no native TCP transport is running")
-    addresses = advertisable_addresses(tcp.bound_host, lan_addresses())
-    if not addresses:
+    tcp = reach.transport
+    if not reach.addresses:
         raise NothingToAdvertise(
             f"it listens on {tcp.bound_host} only, which no other machine reaches"
         )
     advert = ServerAdvert(
         name=server_name(settings),
-        protocol=1,
+        protocol=PROTOCOL_VERSION,
         password=settings.password is not None,
         tls=tcp.tls,
         fingerprint=None if certificate is None else certificate.fingerprint,
     )
-    return MdnsAdvertiser(advert=advert, port=tcp.port, addresses=addresses)
+    return MdnsAdvertiser(advert=advert, port=tcp.port, addresses=reach.addresses)

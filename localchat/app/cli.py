@@ -11,27 +11,30 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from localchat import __version__
-from localchat.adapters.tcp.transport import TcpServerTransport
+from localchat.adapters.memory.store import DEFAULT_KEEP_PER_ROOM
 from localchat.app import cli_lan
 from localchat.app.bootstrap import (
     MEMORY_STORE,
+    LanReach,
     build_server,
+    lan_reach,
     server_certificate,
     server_name,
     store_path,
 )
 from localchat.app.cli_client import register as register_client_commands
 from localchat.app.cli_store import register_store_commands
-from localchat.app.netinfo import lan_addresses, raise_open_file_limit
-from localchat.app.runtime_tuning import tune_collector_for_serving
-from localchat.app.server import LocalChatServer
+from localchat.app.cli_support import fail
+from localchat.app.runtime_tuning import raise_open_file_limit, tune_collector_for_serving
+from localchat.app.server import SHUTDOWN_SECONDS, LocalChatServer
 from localchat.app.settings import LogLevel, Settings, SettingsError, load_settings
 from localchat.app.stop_signals import StopSignals
+from localchat.domain.protocol import PROTOCOL_VERSION
 from localchat.ports.store import StoreError
 
 app = typer.Typer(
@@ -44,13 +47,16 @@ app = typer.Typer(
 )
 
 
-EXIT_USAGE = 2
-SHUTDOWN_SECONDS = 4.5
+MEMORY_HISTORY = f"the last {DEFAULT_KEEP_PER_ROOM:,} messages per room"
 
 
-def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
-    typer.echo(f"localchat: {message}", err=True)
-    return typer.Exit(code)
+def _default(setting: str, note: str = "") -> str:
+    """`` [default: ...]`` for an option's help, read from :class:`Settings`, which keeps
+    every default (the options themselves default to None: unset flags leave the
+    environment and the config file their say)."""
+    value = Settings.model_fields[setting].default
+    shown = f"{value:g}" if isinstance(value, float) else str(value)
+    return f" [default: {shown}{note}]"
 
 
 def _version(value: bool) -> None:
@@ -77,22 +83,19 @@ def configure_logging(level: str) -> None:
     )
 
 
-def _announce(settings: Settings, server: LocalChatServer) -> None:
+def _announce(server: LocalChatServer, reach: LanReach | None) -> None:
     for address in server.addresses():
         typer.echo(f"listening on {address}")
-    tcp = next((t for t in server.transports if isinstance(t, TcpServerTransport)), None)
-    if tcp is not None and settings.host in ("0.0.0.0", "::", ""):
-        lan = lan_addresses()
-        if lan:
-            typer.echo("people on your network can connect to:")
-            for address in lan:
-                typer.echo(f"  {address}:{tcp.port}")
+    if reach is not None and reach.every_interface and reach.addresses:
+        typer.echo("people on your network can connect to:")
+        for address in reach.addresses:
+            typer.echo(f"  {address}:{reach.transport.port}")
     sys.stdout.flush()
 
 
 def _announce_store(path: Path | None) -> None:
     if path is None:
-        typer.echo("message history: in memory only (the last 1,000 messages per room)")
+        typer.echo(f"message history: in memory only ({MEMORY_HISTORY})")
     else:
         typer.echo(f"message history: {path}")
 
@@ -100,20 +103,22 @@ def _announce_store(path: Path | None) -> None:
 @app.command("run-server")
 def run_server(
     host: Annotated[
-        str | None, typer.Option(help="Address to listen on. [default: 0.0.0.0, every interface]")
+        str | None,
+        typer.Option(help="Address to listen on." + _default("host", ", every interface")),
     ] = None,
     port: Annotated[
-        int | None, typer.Option(help="TCP port; 0 picks a free one. [default: 5050]")
+        int | None, typer.Option(help="TCP port; 0 picks a free one." + _default("port"))
     ] = None,
     config: Annotated[
         Path | None,
         typer.Option("--config", help="TOML file with settings (flags and env win over it)."),
     ] = None,
     transport: Annotated[
-        str | None, typer.Option(help="Transport(s) to serve, comma-separated. [default: tcp]")
+        str | None,
+        typer.Option(help="Transport(s) to serve, comma-separated." + _default("transport")),
     ] = None,
     max_clients: Annotated[
-        int | None, typer.Option(help="Registered users at once. [default: 1000]")
+        int | None, typer.Option(help="Registered users at once." + _default("max_clients"))
     ] = None,
     password: Annotated[
         str | None,
@@ -123,35 +128,43 @@ def run_server(
         ),
     ] = None,
     handshake_timeout: Annotated[
-        float | None, typer.Option(help="Seconds a new connection has to send hello. [default: 10]")
+        float | None,
+        typer.Option(
+            help="Seconds a new connection has to send hello." + _default("handshake_timeout")
+        ),
     ] = None,
     ping_interval: Annotated[
-        float | None, typer.Option(help="Seconds of client silence before a ping. [default: 30]")
+        float | None,
+        typer.Option(help="Seconds of client silence before a ping." + _default("ping_interval")),
     ] = None,
     idle_timeout: Annotated[
-        float | None, typer.Option(help="Seconds of client silence before a drop. [default: 90]")
+        float | None,
+        typer.Option(help="Seconds of client silence before a drop." + _default("idle_timeout")),
     ] = None,
     rate_limit: Annotated[
         float | None,
-        typer.Option(help="Frames per second per client after the burst; 0 = off. [default: 10]"),
+        typer.Option(
+            help="Frames per second per client after the burst; 0 = off." + _default("rate_limit")
+        ),
     ] = None,
     rate_burst: Annotated[
-        int | None, typer.Option(help="Frames a client may send at once. [default: 20]")
+        int | None, typer.Option(help="Frames a client may send at once." + _default("rate_burst"))
     ] = None,
     max_frame_bytes: Annotated[
-        int | None, typer.Option(help="Largest frame accepted. [default: 65536]")
+        int | None, typer.Option(help="Largest frame accepted." + _default("max_frame_bytes"))
     ] = None,
     max_outbound_bytes: Annotated[
         int | None,
         typer.Option(
-            help="Per-client send buffer; a client behind by more is dropped. [default: 1048576]"
+            help="Per-client send buffer; a client behind by more is dropped."
+            + _default("max_outbound_bytes")
         ),
     ] = None,
     max_text_chars: Annotated[
-        int | None, typer.Option(help="Longest message text. [default: 4000]")
+        int | None, typer.Option(help="Longest message text." + _default("max_text_chars"))
     ] = None,
     log_level: Annotated[
-        LogLevel | None, typer.Option(help="debug, info, warning or error. [default: info]")
+        LogLevel | None, typer.Option(help="debug, info, warning or error." + _default("log_level"))
     ] = None,
     tls: Annotated[
         bool | None,
@@ -187,7 +200,7 @@ def run_server(
         bool,
         typer.Option(
             "--no-store",
-            help="Keep history in memory only (the last 1,000 messages per room; lost at exit).",
+            help=f"Keep history in memory only ({MEMORY_HISTORY}; lost at exit).",
         ),
     ] = False,
 ) -> None:
@@ -196,28 +209,9 @@ def run_server(
     Settings come from flags, then LOCALCHAT_* environment variables, then --config, then
     defaults. Clients connect with `localchat run-client`.
     """
-    overrides: dict[str, Any] = {
-        "host": host,
-        "port": port,
-        "transport": transport,
-        "max_clients": max_clients,
-        "password": password,
-        "handshake_timeout": handshake_timeout,
-        "ping_interval": ping_interval,
-        "idle_timeout": idle_timeout,
-        "rate_limit": rate_limit,
-        "rate_burst": rate_burst,
-        "max_frame_bytes": max_frame_bytes,
-        "max_outbound_bytes": max_outbound_bytes,
-        "max_text_chars": max_text_chars,
-        "log_level": log_level,
-        "tls": tls,
-        "tls_cert": tls_cert,
-        "tls_key": tls_key,
-        "advertise": advertise,
-        "server_name": name,
-        "store": MEMORY_STORE if no_store else store,
-    }
+    # Every flag named like its setting passes as it is (None: not given); two are renamed.
+    flags = {key: value for key, value in locals().items() if key in Settings.model_fields}
+    overrides = {**flags, "server_name": name, "store": MEMORY_STORE if no_store else store}
     if no_store and store is not None:
         raise fail("--store and --no-store exclude each other")
     try:
@@ -232,21 +226,21 @@ def run_server(
     with StopSignals() as stop:  # before any thread starts: see stop_signals.py
         try:
             server.start()
-        except OSError as error:
-            server.store.close()
+        except OSError as error:  # the server closed its store
             raise fail(
                 f"cannot listen on {settings.host}:{settings.port}: {error.strerror or error}"
             ) from None
         advertiser = None
         try:
             _announce_store(store_path(settings))
-            _announce(settings, server)
+            _announce(server, lan_reach(server))
             cli_lan.announce_tls(certificate)
             advertiser = cli_lan.start_advertising(settings, server, certificate)
             tune_collector_for_serving()
             logging.getLogger("localchat").info(
-                "server %r ready (protocol 1, max %d clients)",
+                "server %r ready (protocol %d, max %d clients)",
                 server_name(settings),
+                PROTOCOL_VERSION,
                 settings.max_clients,
             )
             signum = stop.wait()

@@ -25,13 +25,13 @@ import typer
 from localchat.adapters.sqlite.reader import SqliteHistoryReader
 from localchat.adapters.wire.schema import format_time, message_object
 from localchat.app.bootstrap import store_path
+from localchat.app.cli_support import fail
 from localchat.app.settings import SettingsError, load_settings
 from localchat.domain.errors import InvalidRoom
 from localchat.domain.model import Message
 from localchat.domain.names import RoomName
 from localchat.ports.store import StoreError
 
-EXIT_USAGE = 2
 DEFAULT_LAST = 50
 
 
@@ -50,11 +50,6 @@ StoreOption = Annotated[
 ]
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"localchat: {message}", err=True)
-    return typer.Exit(EXIT_USAGE)
-
-
 def _history_file(store: Path | None) -> Path:
     """``--store``, else the file the server would use with the same environment."""
     if store is not None:
@@ -62,9 +57,9 @@ def _history_file(store: Path | None) -> Path:
     try:
         path = store_path(load_settings())
     except SettingsError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     if path is None:
-        raise _fail("LOCALCHAT_STORE is ':memory:': there is no history file to read")
+        raise fail("LOCALCHAT_STORE is ':memory:': there is no history file to read")
     return path
 
 
@@ -72,14 +67,14 @@ def _room(raw: str) -> RoomName:
     try:
         return RoomName.parse(raw)
     except InvalidRoom as error:
-        raise _fail(error.message) from None
+        raise fail(error.message) from None
 
 
 def _check_room(reader: SqliteHistoryReader, room: RoomName) -> None:
     rooms = reader.rooms()
     if room not in rooms:
         known = ", ".join(r.canonical for r in rooms[:10]) + (", ..." if len(rooms) > 10 else "")
-        raise _fail(f"no message of {room} is stored in {reader.path} (rooms: {known})")
+        raise fail(f"no message of {room} is stored in {reader.path} (rooms: {known})")
 
 
 def text_lines(message: Message) -> str:
@@ -120,7 +115,7 @@ def history(
             _check_room(reader, chosen)
             _write(reader.last(chosen, last), ExportFormat.TXT)
     except StoreError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
 
 
 def export(
@@ -144,4 +139,4 @@ def export(
             for each in [chosen] if chosen is not None else reader.rooms():
                 _write(reader.messages(each), form)
     except StoreError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None

@@ -232,7 +232,8 @@ class Dispatcher:
         self._service.withdraw(lost)
         keys = {(m.room.canonical, m.seq) for m in lost}
         for group in groups:
-            self._deliver(withdrawn(group, keys))
+            if group:  # an open group may be empty: nothing to deliver or flush
+                self._deliver(withdrawn(group, keys))
 
     def _deliver(self, group: Group) -> None:
         self._route(group.deliveries)
@@ -247,18 +248,22 @@ class Dispatcher:
             job = self._commits.get()
             if job is None:
                 return
-            group, commit = job
-            started = time.perf_counter()
-            error: StoreError | None = None
-            try:
-                commit()
-            except StoreError as failure:
-                error = failure
-            except Exception:  # a store bug counts as a failed commit, not a lost group
-                log.exception("a store commit failed")
-                error = StoreError("the store failed unexpectedly")
-            self._finished.append(_Committed(group, time.perf_counter() - started, error))
+            self._finished.append(self._run_commit(*job))
             self._inbox.put(_WAKE)  # in case the dispatcher waits for work
+
+    def _run_commit(self, group: Group, commit: Commit) -> _Committed:
+        """Run ``group``'s commit and time it (on the committer thread, or on the caller's
+        in :meth:`run_batch`); the answer goes to :meth:`_committed`."""
+        started = time.perf_counter()
+        error: StoreError | None = None
+        try:
+            commit()
+        except StoreError as failure:
+            error = failure
+        except Exception:  # a store bug counts as a failed commit, not a lost group
+            log.exception("a store commit failed")
+            error = StoreError("the store failed unexpectedly")
+        return _Committed(group, time.perf_counter() - started, error)
 
     # -- without threads ------------------------------------------------------------------------
 
@@ -270,16 +275,11 @@ class Dispatcher:
         for batch in work:
             self._execute(batch)
         group, self._open = self._open, Group()
-        if group.posted:
-            started = time.perf_counter()
-            try:
-                self._store.seal()()
-            except StoreError:
-                self.commit_stats.failed += 1
-                self._withdraw([group])
-                return
-            self.commit_stats.record(len(group.posted), time.perf_counter() - started)
-        self._deliver(group)
+        if not group.posted:
+            self._deliver(group)
+            return
+        self._in_flight = group
+        self._committed(self._run_commit(group, self._store.seal()))
 
     # -- routing --------------------------------------------------------------------------------
 

@@ -1,13 +1,10 @@
-"""Facts about this machine that the CLI prints or adjusts (no packets are sent)."""
+"""This machine's LAN addresses, for the start-up hint and the mDNS advert (no packets sent)."""
 
 from __future__ import annotations
 
 import ipaddress
-import logging
 
 import ifaddr
-
-log = logging.getLogger(__name__)
 
 
 def lan_addresses() -> list[str]:
@@ -27,17 +24,3 @@ def lan_addresses() -> list[str]:
             if str(address) not in found:
                 found.append(str(address))
     return found
-
-
-def raise_open_file_limit() -> None:
-    """Lift the soft limit on open files to the hard one: each client is a descriptor."""
-    try:
-        import resource
-    except ImportError:  # pragma: no cover - not on Windows
-        return
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-        except (ValueError, OSError):  # pragma: no cover
-            log.debug("cannot raise the open-file limit from %d", soft)

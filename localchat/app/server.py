@@ -13,6 +13,9 @@ from localchat.ports.transport import ServerTransport
 
 log = logging.getLogger(__name__)
 
+SHUTDOWN_SECONDS = 4.5
+"""How long a server may take to stop: clients told, last batch committed, store closed."""
+
 
 class LocalChatServer:
     """Owns the pieces built by :func:`localchat.app.bootstrap.build_server`."""
@@ -32,7 +35,8 @@ class LocalChatServer:
         self._started = False
 
     def start(self) -> None:
-        """Start the dispatcher, then every transport. Raises OSError if one cannot listen."""
+        """Start the dispatcher, then every transport. Raises OSError if one cannot listen;
+        then whatever started is stopped and the store is closed, as :meth:`stop` would."""
         self.dispatcher.start()
         started: list[ServerTransport] = []
         try:
@@ -44,13 +48,14 @@ class LocalChatServer:
             for transport in started:
                 transport.shutdown(1.0)
             self.dispatcher.stop()
+            self._close_store()
             raise
         self._started = True
 
     def addresses(self) -> list[str]:
         return [address for t in self.transports for address in t.addresses()]
 
-    def stop(self, timeout: float = 4.5) -> None:
+    def stop(self, timeout: float = SHUTDOWN_SECONDS) -> None:
         """Shut down within ``timeout`` seconds: the core stops first (its last batch is
         committed and delivered), then every client is told ``shutting_down``, then the
         store is closed."""
@@ -61,6 +66,9 @@ class LocalChatServer:
         self.dispatcher.stop(timeout=min(1.0, timeout / 3))
         for transport in self.transports:
             transport.shutdown(max(0.1, deadline - time.monotonic() - 0.3))
+        self._close_store()
+
+    def _close_store(self) -> None:
         try:
             self.store.close()
         except Exception:  # a failing store must not keep the process alive

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from localchat.domain.commands import (
+    DEFAULT_HISTORY_LIMIT,
     MAX_HISTORY_LIMIT,
     Command,
     Disconnect,
@@ -61,13 +62,14 @@ from localchat.domain.events import (
 )
 from localchat.domain.model import LeaveReason, Message, Room, SessionId, User
 from localchat.domain.names import LOBBY, RoomName, UserName
+from localchat.domain.protocol import PROTOCOL_VERSION
 from localchat.domain.text import DEFAULT_MAX_TEXT_CHARS, check_text
 from localchat.ports.clock import Clock
 from localchat.ports.store import MessageStore, StoreError
 
 log = logging.getLogger(__name__)
 
-PROTOCOL_VERSION = 1
+DEFAULT_MAX_CLIENTS = 1000
 CANNOT_READ_HISTORY = "the server cannot read its history right now; try again later"
 
 
@@ -75,10 +77,16 @@ CANNOT_READ_HISTORY = "the server cannot read its history right now; try again l
 class ServerPolicy:
     """The rules a server operator chooses (PROTOCOL.md §7)."""
 
-    max_clients: int = 1000
+    max_clients: int = DEFAULT_MAX_CLIENTS
     password: str | None = None
     max_text_chars: int = DEFAULT_MAX_TEXT_CHARS
-    history_on_join: int = 50
+    history_on_join: int = DEFAULT_HISTORY_LIMIT
+
+
+def _unreadable(error: StoreError) -> StoreUnavailable:
+    """The store could not be read: log why for the operator, tell the client to retry."""
+    log.error("%s", error)
+    return StoreUnavailable(CANNOT_READ_HISTORY)
 
 
 class ChatService:
@@ -156,6 +164,18 @@ class ChatService:
             raise NotRegistered()
         return user
 
+    def _in_room(self, session: SessionId, name: RoomName) -> tuple[User, Room]:
+        """The sender and its membership of ``name``: ``not_registered``, else
+        ``not_in_room``, is checked before anything else about the command (inlined
+        :meth:`_member`: every ``say`` passes here)."""
+        user = self._sessions.get(session)
+        if user is None:
+            raise NotRegistered()
+        room = self._memberships[session].get(name.canonical)
+        if room is None:
+            raise NotInRoom(f"you are not in {name}")
+        return user, room
+
     def _register(self, session: SessionId, command: Register) -> list[Delivery]:
         if session in self._sessions:
             raise AlreadyRegistered()
@@ -200,10 +220,7 @@ class ChatService:
         return deliveries
 
     def _post(self, session: SessionId, command: PostMessage) -> list[Delivery]:
-        user = self._member(session)
-        room = self._memberships[session].get(command.room.canonical)
-        if room is None:  # membership first, then the text (docs/protocol.md §8)
-            raise NotInRoom(f"you are not in {command.room}")
+        user, room = self._in_room(session, command.room)  # then the text (protocol.md §8)
         text = check_text(command.text, self._policy.max_text_chars)
         message = room.post(user, text, self._clock.now())
         self._store.append(message)
@@ -223,8 +240,7 @@ class ChatService:
         room = self._rooms.get(command.room.canonical)
         if room is None:
             room = self._open_room(command.room)
-        room.add(user)
-        self._memberships[session][room.name.canonical] = room
+        self._enter(user, room)
         joined = UserJoined(room=room.name, name=user.name.display, at=self._clock.now())
         return [
             Delivery(joined, room.recipients()),
@@ -233,10 +249,7 @@ class ChatService:
         ]
 
     def _leave(self, session: SessionId, command: LeaveRoom) -> list[Delivery]:
-        user = self._member(session)
-        room = self._memberships[session].get(command.room.canonical)
-        if room is None:
-            raise NotInRoom(f"you are not in {command.room}")
+        user, room = self._in_room(session, command.room)
         recipients = room.recipients()
         self._exit(user, room)
         left = UserLeft(
@@ -278,16 +291,12 @@ class ChatService:
         return [Delivery(event, recipients)]
 
     def _history(self, session: SessionId, command: FetchHistory) -> list[Delivery]:
-        self._member(session)
-        room = self._memberships[session].get(command.room.canonical)
-        if room is None:
-            raise NotInRoom(f"you are not in {command.room}")
+        _, room = self._in_room(session, command.room)
         limit = max(1, min(command.limit, MAX_HISTORY_LIMIT))
         try:
             messages = self._store.page(room.name, before=command.before, limit=limit)
         except StoreError as error:
-            log.error("%s", error)
-            raise StoreUnavailable(CANNOT_READ_HISTORY) from None
+            raise _unreadable(error) from None
         return [Delivery(HistoryFetched(room=room.name, messages=messages), (session,))]
 
     def _quit(self, session: SessionId, command: Quit) -> list[Delivery]:
@@ -308,8 +317,7 @@ class ChatService:
         try:
             last_seq = self._store.last_seq(name)
         except StoreError as error:
-            log.error("%s", error)
-            raise StoreUnavailable(CANNOT_READ_HISTORY) from None
+            raise _unreadable(error) from None
         room = Room(name, last_seq=last_seq)
         self._rooms[name.canonical] = room
         return room
@@ -331,9 +339,7 @@ class ChatService:
         try:
             messages = self._store.page(room.name, before=None, limit=limit) if limit else ()
         except StoreError as error:
-            log.error("%s", error)
-            rejected = CommandRejected.from_error(StoreUnavailable(CANNOT_READ_HISTORY))
-            return Delivery(rejected, (session,))
+            return Delivery(CommandRejected.from_error(_unreadable(error)), (session,))
         return Delivery(HistoryFetched(room=room.name, messages=messages), (session,))
 
     def _depart(self, session: SessionId, reason: LeaveReason) -> list[Delivery]:
@@ -342,11 +348,10 @@ class ChatService:
         del self._users[user.name.key]
         at = self._clock.now()
         deliveries: list[Delivery] = []
-        for room in list(self._memberships.pop(session).values()):
-            room.remove(user)
+        for room in list(self._memberships[session].values()):
+            self._exit(user, room)
             if len(room):
                 left = UserLeft(room=room.name, name=user.name.display, at=at, reason=reason)
                 deliveries.append(Delivery(left, room.recipients()))
-            elif room is not self._lobby:
-                del self._rooms[room.name.canonical]
+        del self._memberships[session]
         return deliveries

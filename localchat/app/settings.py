@@ -18,8 +18,17 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from localchat.adapters.wire.connection import ConnectionLimits
+from localchat.adapters.wire.framing import DEFAULT_MAX_FRAME_BYTES
+from localchat.app.services import DEFAULT_MAX_CLIENTS
+from localchat.domain.commands import DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT
+from localchat.domain.text import DEFAULT_MAX_TEXT_CHARS
+from localchat.ports.session import DEFAULT_PORT
+
 LogLevel = Literal["debug", "info", "warning", "error"]
 MIB = 1024 * 1024
+_LIMITS = ConnectionLimits()
+"""The per-connection defaults of the wire codec (PROTOCOL.md §7), read, not repeated."""
 
 
 class SettingsError(Exception):
@@ -35,19 +44,33 @@ class Settings(BaseSettings):
     )
 
     host: str = Field("0.0.0.0", description="address to listen on; 0.0.0.0 = every interface")
-    port: int = Field(5050, ge=0, le=65535, description="TCP port; 0 picks a free one")
+    port: int = Field(DEFAULT_PORT, ge=0, le=65535, description="TCP port; 0 picks a free one")
     transport: str = Field("tcp", description="transport name(s), comma-separated")
-    max_clients: int = Field(1000, ge=1, description="registered users at once")
+    max_clients: int = Field(DEFAULT_MAX_CLIENTS, ge=1, description="registered users at once")
     password: SecretStr | None = Field(None, description="required in hello when set")
-    handshake_timeout: float = Field(10.0, gt=0, description="seconds to send hello")
-    ping_interval: float = Field(30.0, gt=0, description="seconds of silence before a ping")
-    idle_timeout: float = Field(90.0, gt=0, description="seconds of silence before a drop")
-    rate_limit: float = Field(10.0, ge=0, description="frames/s per client after the burst; 0=off")
-    rate_burst: int = Field(20, ge=1, description="frames a client may send at once")
-    max_frame_bytes: int = Field(65_536, ge=1024, le=16 * MIB, description="largest frame")
+    handshake_timeout: float = Field(
+        _LIMITS.handshake_timeout, gt=0, description="seconds to send hello"
+    )
+    ping_interval: float = Field(
+        _LIMITS.ping_interval, gt=0, description="seconds of silence before a ping"
+    )
+    idle_timeout: float = Field(
+        _LIMITS.idle_timeout, gt=0, description="seconds of silence before a drop"
+    )
+    rate_limit: float = Field(
+        _LIMITS.rate_limit, ge=0, description="frames/s per client after the burst; 0=off"
+    )
+    rate_burst: int = Field(
+        _LIMITS.rate_burst, ge=1, description="frames a client may send at once"
+    )
+    max_frame_bytes: int = Field(
+        DEFAULT_MAX_FRAME_BYTES, ge=1024, le=16 * MIB, description="largest frame"
+    )
     max_outbound_bytes: int = Field(MIB, ge=64 * 1024, description="per-client send buffer")
-    max_text_chars: int = Field(4000, ge=1, description="longest message text")
-    history_on_join: int = Field(50, ge=0, le=200, description="messages sent on join")
+    max_text_chars: int = Field(DEFAULT_MAX_TEXT_CHARS, ge=1, description="longest message text")
+    history_on_join: int = Field(
+        DEFAULT_HISTORY_LIMIT, ge=0, le=MAX_HISTORY_LIMIT, description="messages sent on join"
+    )
     server_name: str = Field("", description="a name for people; default: the host name")
     log_level: LogLevel = Field("info", description="debug, info, warning or error")
     tls: bool = Field(True, description="serve the native TCP transport over TLS")
@@ -162,4 +185,6 @@ def load_settings(
         configured = _Configured(**given)
     except ValidationError as error:
         raise SettingsError(_describe(error, origin)) from None
+    # A plain Settings (already validated): an instance of this call's local class would
+    # neither pickle nor compare equal to the same settings loaded twice.
     return Settings.model_construct(**configured.model_dump())

@@ -27,7 +27,23 @@ attribute, not a per-instance choice. The ``message`` is for people; programs ma
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Protocol
+
+from localchat.domain.protocol import PROTOCOL_VERSION
+
+
+class CodedError(Protocol):
+    """Anything that becomes an ``error`` on the wire: a :class:`DomainError`, a transport's
+    own protocol error, a ``CommandRejected`` event. Read-only, so class attributes qualify."""
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def message(self) -> str: ...
+
+    @property
+    def fatal(self) -> bool: ...
 
 
 class DomainError(Exception):
@@ -69,7 +85,7 @@ class ServerFull(DomainError):
 class UnsupportedProtocol(DomainError):
     code = "unsupported_protocol"
     fatal = True
-    default_message = "this server speaks LocalChat protocol 1"
+    default_message = f"this server speaks LocalChat protocol {PROTOCOL_VERSION}"
 
 
 class NotRegistered(DomainError):
@@ -124,21 +140,3 @@ class StoreUnavailable(DomainError):
     default_message = (
         "the server cannot store messages right now, so yours was not sent; try again later"
     )
-
-
-ALL_DOMAIN_ERRORS: tuple[type[DomainError], ...] = (
-    NameTaken,
-    InvalidName,
-    AuthFailed,
-    ServerFull,
-    UnsupportedProtocol,
-    NotRegistered,
-    AlreadyRegistered,
-    NotInRoom,
-    AlreadyInRoom,
-    InvalidRoom,
-    NoSuchRoom,
-    NoSuchUser,
-    InvalidText,
-    StoreUnavailable,
-)

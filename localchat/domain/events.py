@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from localchat.domain.errors import DomainError
+from localchat.domain.errors import CodedError
 from localchat.domain.model import LeaveReason, Message, SessionId
 from localchat.domain.names import RoomName
 
@@ -91,7 +91,7 @@ class CommandRejected:
     fatal: bool
 
     @staticmethod
-    def from_error(error: DomainError) -> CommandRejected:
+    def from_error(error: CodedError) -> CommandRejected:
         return CommandRejected(code=error.code, message=error.message, fatal=error.fatal)
 
 

@@ -56,10 +56,6 @@ class MessageStore(Protocol):
         """
         ...
 
-    def commit(self) -> None:
-        """Seal and commit on this thread; on failure, discard and raise StoreError."""
-        ...
-
     def discard(self) -> None:
         """Forget every message that is not durable (after a failed commit: the caller
         withdrew them). Only while no commit is running."""

@@ -9,8 +9,8 @@ thread; the transport encodes each event once and must never block there.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from localchat.domain.commands import Command
@@ -92,22 +92,22 @@ class TransportOptions:
     """What every transport factory receives (the plug-in contract).
 
     A factory registered under the ``localchat.transports`` entry-point group is called as
-    ``factory(options)`` and returns a :class:`ServerTransport`. ``extra`` carries settings
-    a third-party transport may define for itself (from the config file's ``[transport]``).
+    ``factory(options)`` and returns a :class:`ServerTransport`. Only TLS has a default:
+    the composition root fills every other field from the settings, which keep the
+    defaults.
     """
 
-    host: str = "0.0.0.0"
-    port: int = 5050
-    server_software: str = "localchat"
-    max_frame_bytes: int = 65_536
-    max_outbound_bytes: int = 1_048_576
-    handshake_timeout: float = 10.0
-    ping_interval: float = 30.0
-    idle_timeout: float = 90.0
-    rate_limit: float = 10.0
-    rate_burst: int = 20
-    max_pending: int = 1000
-    extra: Mapping[str, object] = field(default_factory=dict)
+    host: str
+    port: int
+    server_software: str
+    max_frame_bytes: int
+    max_outbound_bytes: int
+    handshake_timeout: float
+    ping_interval: float
+    idle_timeout: float
+    rate_limit: float
+    rate_burst: int
+    max_pending: int
     tls_cert_file: str | None = None
     """PEM certificate (chain) for native transports that offer TLS; None = plain TCP."""
     tls_key_file: str | None = None

@@ -139,7 +139,7 @@ def test_reading_a_file_while_its_server_writes_it(history_file: Path) -> None:
         store.append(
             Message(room=RoomName.parse("#lobby"), seq=4, sender="Ada", text="later", sent_at=START)
         )
-        store.commit()
+        store.seal()()
         code, out, _ = invoke("history", "--store", str(history_file), "--room", "#lobby")
     finally:
         store.close()

@@ -37,7 +37,7 @@ def filled(path: Path, count: int = 3) -> None:
     """A closed history file with ``count`` messages in #lobby."""
     store = SqliteMessageStore.open(path)
     post(store, LOBBY, 1, count)
-    store.commit()
+    store.seal()()
     store.close()
 
 
@@ -156,14 +156,15 @@ def test_an_unwritable_directory_is_refused_at_open(path: Path) -> None:
 def test_a_failed_commit_drops_what_was_staged_and_the_next_one_works(path: Path) -> None:
     store = SqliteMessageStore.open(path, busy_timeout=0.05)
     post(store, LOBBY, 1, 2)
-    store.commit()
+    store.seal()()
     # Another writer holds the lock: a real commit failure, root or not.
     blocker = sqlite3.connect(path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
     try:
         post(store, LOBBY, 3, 4)
         with pytest.raises(StoreError, match="locked") as failed:
-            store.commit()
+            store.seal()()
+        store.discard()  # what the dispatcher does after a failed commit
         assert str(path) in str(failed.value)
         assert store.last_seq(LOBBY) == 2
         assert seqs(store.page(LOBBY, before=None, limit=50)) == [1, 2]
@@ -171,7 +172,7 @@ def test_a_failed_commit_drops_what_was_staged_and_the_next_one_works(path: Path
         blocker.execute("ROLLBACK")
         blocker.close()
     post(store, LOBBY, 3, 3)
-    store.commit()
+    store.seal()()
     store.close()
     store = SqliteMessageStore.open(path)
     assert seqs(store.page(LOBBY, before=None, limit=50)) == [1, 2, 3]

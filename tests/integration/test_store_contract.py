@@ -76,7 +76,7 @@ def test_committed_messages_come_back_equal_oldest_first(store: MessageStore) ->
     )
     for each in originals:
         store.append(each)
-    store.commit()
+    store.seal()()
     assert store.page(LOBBY, before=None, limit=50) == tuple(originals)
     assert store.last_seq(LOBBY) == 4
 
@@ -85,7 +85,7 @@ def test_staged_messages_count_before_the_commit(store: MessageStore) -> None:
     post(store, LOBBY, 1, 3)
     assert store.last_seq(LOBBY) == 3
     assert seqs(store.page(LOBBY, before=None, limit=50)) == [1, 2, 3]
-    store.commit()
+    store.seal()()
     assert seqs(store.page(LOBBY, before=None, limit=50)) == [1, 2, 3]
 
 
@@ -106,7 +106,7 @@ def test_pages_are_the_newest_before_a_seq(
     store: MessageStore, before: int | None, limit: int, expected: list[int]
 ) -> None:
     post(store, LOBBY, 1, 10)
-    store.commit()
+    store.seal()()
     assert seqs(store.page(LOBBY, before=before, limit=limit)) == expected
 
 
@@ -124,7 +124,7 @@ def test_pages_span_committed_and_staged_messages(
     store: MessageStore, before: int | None, limit: int, expected: list[int]
 ) -> None:
     post(store, LOBBY, 1, 5)
-    store.commit()
+    store.seal()()
     post(store, LOBBY, 6, 8)
     assert seqs(store.page(LOBBY, before=before, limit=limit)) == expected
 
@@ -132,7 +132,7 @@ def test_pages_span_committed_and_staged_messages(
 def test_rooms_are_independent(store: MessageStore) -> None:
     post(store, LOBBY, 1, 3)
     post(store, OTHER, 1, 2)
-    store.commit()
+    store.seal()()
     post(store, OTHER, 3, 3)
     assert store.last_seq(LOBBY) == 3
     assert store.last_seq(OTHER) == 3
@@ -145,17 +145,17 @@ def test_times_keep_their_instant_whatever_the_zone(store: MessageStore) -> None
     local = datetime(2026, 11, 22, 11, 4, 5, 999999, tzinfo=timezone(timedelta(hours=1)))
     sent = Message(room=LOBBY, seq=1, sender="ada", text="hi", sent_at=local)
     store.append(sent)
-    store.commit()
+    store.seal()()
     (back,) = store.page(LOBBY, before=None, limit=1)
     assert back.sent_at == local
     assert back.sent_at.utcoffset() is not None
 
 
 def test_a_commit_with_nothing_staged_is_harmless(store: MessageStore) -> None:
-    store.commit()
+    store.seal()()
     post(store, LOBBY, 1, 1)
-    store.commit()
-    store.commit()
+    store.seal()()
+    store.seal()()
     assert seqs(store.page(LOBBY, before=None, limit=5)) == [1]
 
 
@@ -169,7 +169,7 @@ def test_a_seal_covers_exactly_what_was_staged_before_it(store: MessageStore) ->
     assert store.last_seq(LOBBY) == 3
     assert seqs(store.page(LOBBY, before=None, limit=50)) == [1, 2, 3]
     post(store, LOBBY, 4, 4)
-    store.commit()
+    store.seal()()
     assert seqs(store.page(LOBBY, before=None, limit=50)) == [1, 2, 3, 4]
 
 
@@ -183,14 +183,14 @@ def test_commits_run_on_another_thread_while_messages_are_staged(store: MessageS
     assert seqs(store.page(LOBBY, before=None, limit=3)) == [2, 3, 4]
     worker.join(5)
     assert store.last_seq(LOBBY) == 4
-    store.commit()
+    store.seal()()
     assert seqs(store.page(LOBBY, before=None, limit=50)) == [1, 2, 3, 4]
     assert seqs(store.page(OTHER, before=None, limit=50)) == [1]
 
 
 def test_discard_forgets_every_message_not_yet_durable(store: MessageStore) -> None:
     post(store, LOBBY, 1, 2)
-    store.commit()
+    store.seal()()
     post(store, LOBBY, 3, 4)
     post(store, OTHER, 1, 2)
     store.discard()

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from localchat.adapters.wire.errors import PacketError, ProtocolError
-from localchat.domain.errors import ALL_DOMAIN_ERRORS, DomainError
+from localchat.domain import errors
+from localchat.domain.errors import DomainError
 
 # PROTOCOL.md §5, "Error codes", copied as written there.
 PROTOCOL_FATAL = [
@@ -69,9 +70,14 @@ def test_every_protocol_code_has_exactly_one_leaf() -> None:
     assert sorted(codes) == sorted(ALL_CODES)
 
 
-def test_all_domain_errors_lists_every_domain_leaf() -> None:
-    assert set(ALL_DOMAIN_ERRORS) == set(DOMAIN_LEAVES)
-    assert len(ALL_DOMAIN_ERRORS) == len(DOMAIN_LEAVES)
+def test_every_domain_error_class_is_a_leaf() -> None:
+    defined = [
+        value
+        for value in vars(errors).values()
+        if isinstance(value, type) and issubclass(value, DomainError) and value is not DomainError
+    ]
+    assert set(defined) == set(DOMAIN_LEAVES)
+    assert len(defined) == len(DOMAIN_LEAVES)
 
 
 @pytest.mark.parametrize("leaf", DOMAIN_LEAVES, ids=lambda leaf: leaf.__name__)

@@ -30,7 +30,7 @@ def test_a_page_is_the_newest_kept_messages_before_a_seq_oldest_first(
         for room, count in zip(ROOMS, counts, strict=True):
             if seq <= count:
                 store.append(Message(room=room, seq=seq, sender="s", text=str(seq), sent_at=AT))
-    store.commit()
+    store.seal()()
     for room, count in zip(ROOMS, counts, strict=True):
         assert store.last_seq(room) == count
         kept = [seq for seq in range(1, count + 1) if seq > count - keep]

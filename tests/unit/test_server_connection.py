@@ -324,7 +324,7 @@ def test_bye_quits_once_and_closes() -> None:
     assert peer.conn.closing
     assert not peer.conn.wants_read
     peer.send(say("still after"), now=1.0)
-    peer.conn.receive_eof()
+    peer.conn.connection_lost()
     peer.conn.tick(1000.0)
     assert peer.take() == []
     assert peer.replies() == []
@@ -333,7 +333,7 @@ def test_bye_quits_once_and_closes() -> None:
 def test_eof_is_a_disconnect() -> None:
     peer = Peer()
     peer.register()
-    peer.conn.receive_eof()
+    peer.conn.connection_lost()
     assert peer.take() == [Disconnect(reason=LeaveReason.DISCONNECTED)]
     assert peer.conn.peer_gone
     assert peer.conn.closing
@@ -475,9 +475,7 @@ def test_exactly_one_terminal_command_per_connection(
             peer.conn.registration_accepted(now)
         elif action == "refuse":
             peer.conn.close_quietly()
-        elif action == "eof":
-            peer.conn.receive_eof()
-        elif action == "lost":
+        elif action in ("eof", "lost"):  # EOF is a lost connection to the sans-IO core
             peer.conn.connection_lost()
         else:
             peer.conn.end(SlowConsumer(), LeaveReason.DISCONNECTED)

@@ -41,10 +41,6 @@ class InMemoryMessageStore:
         self._unsealed = []
         return already_durable
 
-    def commit(self) -> None:
-        """Nothing to make durable."""
-        self._unsealed = []
-
     def discard(self) -> None:
         """Forget what was appended since the last seal (sealed groups are as good as
         durable here: their commit cannot fail)."""

@@ -18,9 +18,7 @@ from localchat.domain.events import CommandRejected, Event, SessionClosed
 from localchat.domain.model import LeaveReason, SessionId
 from localchat.ports.transport import CommandSink, Outbound, Reply, TransportOptions
 
-SHUTTING_DOWN = CommandRejected(
-    code=ShuttingDown.code, message=ShuttingDown.default_message, fatal=True
-)
+SHUTTING_DOWN = CommandRejected.from_error(ShuttingDown())
 
 
 def create_transport(options: TransportOptions) -> MemoryServerTransport:

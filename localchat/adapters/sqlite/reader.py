@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from localchat.adapters.sqlite.schema import row_message, stored_version
+from localchat.adapters.sqlite.schema import ROOM_ROW, SELECT_NEWEST, row_message, stored_version
 from localchat.domain.model import Message
 from localchat.domain.names import RoomName
 from localchat.ports.store import StoreError
@@ -30,11 +30,7 @@ SELECT room FROM rooms WHERE room IS NOT NULL
 """
 """Distinct rooms in O(rooms · log n): one index probe per room, not a scan of every row."""
 
-_ALL = "SELECT seq, sender, text, sent_at FROM messages WHERE room = ? ORDER BY seq"
-_LAST = (
-    "SELECT seq, sender, text, sent_at FROM "
-    "(SELECT * FROM messages WHERE room = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq"
-)
+_ALL = f"SELECT {ROOM_ROW} FROM messages WHERE room = ? ORDER BY seq"
 
 
 class SqliteHistoryReader:
@@ -73,7 +69,8 @@ class SqliteHistoryReader:
 
     def last(self, room: RoomName, count: int) -> list[Message]:
         """The newest ``count`` messages of ``room``, oldest first."""
-        return [row_message(room, *row) for row in self._query(_LAST, (room.canonical, count))]
+        newest = list(self._query(SELECT_NEWEST, (room.canonical, count)))
+        return [row_message(room, *row) for row in reversed(newest)]
 
     def close(self) -> None:
         self._connection.close()

@@ -137,6 +137,14 @@ def migrate(
     return pending[-1].version
 
 
+MESSAGE_COLUMNS = "room, seq, sender, text, sent_at"
+"""The ``messages`` columns, in the order of :func:`message_row`."""
+ROOM_ROW = "seq, sender, text, sent_at"
+"""What a query of one room selects: the arguments of :func:`row_message` after the room."""
+SELECT_NEWEST = f"SELECT {ROOM_ROW} FROM messages WHERE room = ? ORDER BY seq DESC LIMIT ?"
+"""The newest ``limit`` messages of a room, newest first (the primary key's order)."""
+
+
 def time_text(moment: datetime) -> str:
     """RFC 3339 UTC with microseconds (``2026-11-22T10:04:05.123456Z``): exact and sortable."""
     return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")

@@ -36,7 +36,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from localchat.adapters.sqlite.schema import message_row, migrate, row_message, stored_version
+from localchat.adapters.sqlite.schema import (
+    MESSAGE_COLUMNS,
+    ROOM_ROW,
+    SELECT_NEWEST,
+    message_row,
+    migrate,
+    row_message,
+    stored_version,
+)
 from localchat.domain.model import Message
 from localchat.domain.names import RoomName
 from localchat.ports.store import Commit, StoreError
@@ -52,18 +60,16 @@ DEFAULT_BUSY_TIMEOUT = 5.0
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
 """Bytes the write-ahead log is truncated to after a checkpoint."""
 
-_INSERT = "INSERT INTO messages (room, seq, sender, text, sent_at) VALUES (?, ?, ?, ?, ?)"
+_INSERT = f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
 _INSERT_GROUP = (
-    "INSERT INTO messages (room, seq, sender, text, sent_at) SELECT "
+    f"INSERT INTO messages ({MESSAGE_COLUMNS}) SELECT "
     "json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), "
     "json_extract(value, '$[3]'), json_extract(value, '$[4]') FROM json_each(?)"
 )
 """A whole group in one statement, so one transaction in autocommit mode (see _write)."""
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-_NEWEST = "SELECT seq, sender, text, sent_at FROM messages WHERE room = ? ORDER BY seq DESC LIMIT ?"
 _NEWEST_BEFORE = (
-    "SELECT seq, sender, text, sent_at FROM messages WHERE room = ? AND seq < ? "
-    "ORDER BY seq DESC LIMIT ?"
+    f"SELECT {ROOM_ROW} FROM messages WHERE room = ? AND seq < ? ORDER BY seq DESC LIMIT ?"
 )
 _LAST_SEQ = "SELECT max(seq) FROM messages WHERE room = ?"
 
@@ -141,14 +147,6 @@ class SqliteMessageStore:
             group, self._unsealed = self._unsealed, []
         return functools.partial(self._write, group)
 
-    def commit(self) -> None:
-        write = self.seal()
-        try:
-            write()
-        except StoreError:
-            self.discard()
-            raise
-
     def discard(self) -> None:
         with self._state:
             self._unsealed = []
@@ -169,7 +167,7 @@ class SqliteMessageStore:
         # Everything below the oldest pending message is durable: the reader sees it.
         below = newest[0].seq if newest else before
         if below is None:
-            rows = self._read(_NEWEST, (room.canonical, wanted))
+            rows = self._read(SELECT_NEWEST, (room.canonical, wanted))
         else:
             rows = self._read(_NEWEST_BEFORE, (room.canonical, below, wanted))
         older = [row_message(room, *row) for row in reversed(rows)]
@@ -180,7 +178,7 @@ class SqliteMessageStore:
         if self._writer is None:
             return
         try:
-            self.commit()
+            self.seal()()
         except StoreError as error:
             log.error("%s", error)
         with self._writing:

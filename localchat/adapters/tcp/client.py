@@ -44,8 +44,8 @@ from localchat.adapters.wire import packets as p
 from localchat.adapters.wire.errors import ProtocolError
 from localchat.adapters.wire.framing import FrameDecoder
 from localchat.adapters.wire.schema import ServerPacket, encode_packet, parse_server_packet
+from localchat.domain.protocol import PROTOCOL_VERSION
 
-PROTOCOL_VERSION = 1
 CLIENT_MAX_FRAME_BYTES = 16 * 1024 * 1024
 """Server frames up to this size are accepted (user lists of big rooms exceed 64 KiB)."""
 PLAIN_ANSWER_SECONDS = 1.0

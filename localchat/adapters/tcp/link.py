@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 from localchat.adapters.tls.channel import TlsChannel
 from localchat.adapters.wire.connection import ServerConnection
+from localchat.adapters.wire.framing import HEADER_BYTES, declared_length
 from localchat.domain.model import SessionId
 
 
@@ -47,7 +48,6 @@ class TcpLink:
         "lock",
         "mask",
         "peer",
-        "pending",
         "session",
         "sock",
         "state",
@@ -84,8 +84,6 @@ class TcpLink:
         """When FINISHING, DRAINING or LINGERING must give up."""
         self.mask = 0
         """Selector events currently registered (I/O thread only)."""
-        self.pending = True
-        """Not registered yet: counts against the transport's ``max_pending``."""
         self.held = False
         """Not read while the dispatcher is overloaded (I/O thread only)."""
         self.welcomed = False
@@ -103,21 +101,24 @@ class TcpLink:
         handshake is not complete: nothing may be said before it). Returns False if the
         connection failed; raises nothing.
         """
-        tls = self.tls
-        if tls is not None:
-            if not tls.established:
-                return True
-            data = tls.encrypt(data)
-        return self.send_wire(data)
+        wire = self._on_the_wire(data)
+        return True if wire is None else self.send_wire(wire)
 
     def enqueue(self, data: bytes | bytearray) -> None:
         """Add ``data`` to :attr:`unsent` without trying the socket (under :attr:`lock`)."""
+        wire = self._on_the_wire(data)
+        if wire is not None:
+            self.unsent += wire
+
+    def _on_the_wire(self, data: bytes | bytearray) -> bytes | bytearray | None:
+        """``data`` as it goes on the wire: as it is, or encrypted with TLS; None while the
+        TLS handshake is not complete (nothing may be said before it: dropped)."""
         tls = self.tls
-        if tls is not None:
-            if not tls.established:
-                return
-            data = tls.encrypt(data)
-        self.unsent += data
+        if tls is None:
+            return data
+        if not tls.established:
+            return None
+        return tls.encrypt(data)
 
     def keep_partial_unit(self) -> None:
         """Discard what is unsent, except the end of the frame (or TLS record) the peer has
@@ -163,14 +164,12 @@ class TcpLink:
         return partial_unit_left(buffer, head, sent, _record_size)
 
 
-_unpack_frame_length = struct.Struct(">I").unpack_from
 _unpack_record_length = struct.Struct(">H").unpack_from
 
 
 def _frame_size(buffer: bytes | bytearray, position: int) -> int:
-    """A LocalChat frame: a 4-byte big-endian length, then the payload."""
-    (length,) = _unpack_frame_length(buffer, position)
-    return 4 + int(length)
+    """A LocalChat frame: its header, then the payload it declares."""
+    return HEADER_BYTES + declared_length(buffer, position)
 
 
 def _record_size(buffer: bytes | bytearray, position: int) -> int:

@@ -45,10 +45,7 @@ from localchat.adapters.tcp.link import LinkState, TcpLink
 from localchat.adapters.tls.channel import TlsChannel, looks_like_tls, server_context
 from localchat.adapters.wire.connection import ConnectionLimits, ServerConnection
 from localchat.adapters.wire.errors import ShuttingDown, SlowConsumer, TlsRequired
-from localchat.adapters.wire.schema import (
-    EventEncoder,
-    domain_error_frame,
-)
+from localchat.adapters.wire.schema import EventEncoder, error_frame_of
 from localchat.domain.errors import ServerFull
 from localchat.domain.events import (
     CommandRejected,
@@ -57,6 +54,7 @@ from localchat.domain.events import (
     Welcomed,
 )
 from localchat.domain.model import LeaveReason, SessionId
+from localchat.ports.session import host_port
 from localchat.ports.transport import CommandSink, Inbound, Outbound, Reply, TransportOptions
 
 log = logging.getLogger(__name__)
@@ -138,10 +136,10 @@ class TcpServerTransport:
         self._overloaded = False
         self._held: list[TcpLink] = []
         self._next_sweep = 0.0
-        self._pending = 0
+        self._unwelcomed: set[TcpLink] = set()
+        """Links not known to be welcomed (I/O thread): at most ``max_pending`` of them."""
         self._accept_paused_until = 0.0
         self._shutdown_deadline: float | None = None
-        self._stopped = threading.Event()
         self._recv_buffer = bytearray(RECV_BYTES)
         self._recv_view = memoryview(self._recv_buffer)
 
@@ -193,7 +191,7 @@ class TcpServerTransport:
     def addresses(self) -> list[str]:
         assert self._listener is not None, "start() first"
         host, port = self._listener.getsockname()[:2]
-        return [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
+        return [host_port(host, port)]
 
     @property
     def tls(self) -> bool:
@@ -205,41 +203,25 @@ class TcpServerTransport:
         return len(self._links)
 
     def deliver(self, event: Outbound, recipients: Sequence[SessionId]) -> None:
-        if type(event) is Reply:
-            self._deliver_reply(event, recipients)
+        if type(event) is Reply:  # a connection's own answer, back in request order
+            self._queue(event.payload, recipients)
+            if event.closes:
+                self._after_flush(_CLOSE, recipients)
             return
         data = self._encoder.encode(event)  # type: ignore[arg-type]
-        links = self._links
         if data is not None:
-            dirty = self._dirty
-            for session in recipients:
-                link = links.get(session)
-                if link is not None:
-                    batch = link.batch
-                    if not batch:
-                        dirty.append(link)
-                    batch.append(data)
+            self._queue(data, recipients)
         kind = type(event)
         if kind is MessagePosted:
             return
         if kind is Welcomed:
+            links = self._links
             for session in recipients:
                 link = links.get(session)
                 if link is not None:
-                    link.welcomed = True  # before the send: see _recount_pending
+                    link.welcomed = True  # before the send: see _admit
             self._after_flush(_REGISTERED, recipients)
         elif kind is SessionClosed or (kind is CommandRejected and event.fatal):  # type: ignore[union-attr]
-            self._after_flush(_CLOSE, recipients)
-
-    def _deliver_reply(self, reply: Reply, recipients: Sequence[SessionId]) -> None:
-        """A connection's own answer, come back through the dispatcher in request order."""
-        for session in recipients:
-            link = self._links.get(session)
-            if link is not None:
-                if not link.batch:
-                    self._dirty.append(link)
-                link.batch.append(reply.payload)
-        if reply.closes:
             self._after_flush(_CLOSE, recipients)
 
     def flush(self) -> None:
@@ -281,6 +263,19 @@ class TcpServerTransport:
             log.warning("the TCP I/O thread did not stop in time")
 
     # -- dispatcher-side helpers ----------------------------------------------------------------
+
+    def _queue(self, data: bytes, recipients: Sequence[SessionId]) -> None:
+        """Add ``data`` to each recipient's batch for :meth:`flush` (once per event and
+        recipient: the hot loop of a chat server)."""
+        links = self._links
+        dirty = self._dirty
+        for session in recipients:
+            link = links.get(session)
+            if link is not None:
+                batch = link.batch
+                if not batch:
+                    dirty.append(link)
+                batch.append(data)
 
     def _after_flush(self, request: str, recipients: Sequence[SessionId]) -> None:
         for session in recipients:
@@ -343,7 +338,6 @@ class TcpServerTransport:
                 self._waker_r.close()
             if self._waker_w is not None:
                 self._waker_w.close()
-            self._stopped.set()
 
     def _select_timeout(self, now: float) -> float:
         """How long the loop may sleep: until the next timer, sweep or deadline."""
@@ -411,11 +405,9 @@ class TcpServerTransport:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
                 pass
-            if self._pending >= self._options.max_pending:
-                self._recount_pending()
-            if self._pending >= self._options.max_pending:
+            if not self._admit():
                 try:
-                    sock.send(domain_error_frame(ServerFull("too many connections are waiting")))
+                    sock.send(error_frame_of(ServerFull("too many connections are waiting")))
                 except OSError:
                     pass
                 sock.close()
@@ -427,22 +419,23 @@ class TcpServerTransport:
                 tls = TlsChannel(self._tls_context, server_side=True)
             link = TcpLink(session, sock, peer, ServerConnection(self._limits, now), tls)
             self._links[session] = link
-            self._pending += 1
+            self._unwelcomed.add(link)
             self._set_interest(link)
             self._schedule(link.conn.next_deadline(), session)
             log.debug("connection %s from %s", session, peer)
 
-    def _recount_pending(self) -> None:
-        """Stop counting connections whose ``welcome`` the dispatcher has already sent.
+    def _admit(self) -> bool:
+        """Whether one more connection may wait for its ``welcome`` (``max_pending``).
 
+        At the limit, first forget the links the dispatcher has already welcomed:
         ``_REGISTERED`` reaches this thread only after the sends, so a client may have its
-        welcome, and the next client may connect, before we hear of it. Runs only at the
-        limit, so its cost does not matter.
+        welcome, and the next client may connect, before we hear of it. Only at the limit
+        does this walk the waiting links; otherwise it is one ``len``.
         """
-        for link in self._links.values():
-            if link.pending and link.welcomed:
-                link.pending = False
-        self._pending = sum(1 for link in self._links.values() if link.pending)
+        limit = self._options.max_pending
+        if len(self._unwelcomed) >= limit:
+            self._unwelcomed = {link for link in self._unwelcomed if not link.welcomed}
+        return len(self._unwelcomed) < limit
 
     def _schedule(self, when: float, session: SessionId) -> None:
         self._timer_order += 1
@@ -454,8 +447,6 @@ class TcpServerTransport:
             action(link, *args)  # type: ignore[operator]
         except Exception:
             log.exception("closing %r after an internal error", link)
-            link.conn.connection_lost(LeaveReason.DISCONNECTED)
-            self._collect(link)
             self._close(link)
 
     def _on_ready(self, link: TcpLink, mask: int) -> None:
@@ -493,7 +484,7 @@ class TcpServerTransport:
                 self._close(link)
             return
         if not count:
-            link.conn.receive_eof()
+            link.conn.connection_lost()
         elif link.tls is None:
             link.conn.receive_data(self._recv_view[:count], time.monotonic())
         else:
@@ -519,22 +510,18 @@ class TcpServerTransport:
         if failure is not None or not ok:
             if failure is not None:
                 log.info("TLS with %r failed: %s", link, failure.reason or failure)
-            link.conn.connection_lost(LeaveReason.DISCONNECTED)
-            self._collect(link)
             self._close(link)
             return
         if plaintext:
             link.conn.receive_data(plaintext, time.monotonic())
         if tls.peer_closed:
-            link.conn.receive_eof()
+            link.conn.connection_lost()
 
     def _on_writable(self, link: TcpLink) -> None:
         with link.lock:
             ok = link.send_wire(b"") if link.unsent else True
             drained = not link.unsent
         if not ok:
-            link.conn.connection_lost(LeaveReason.DISCONNECTED)
-            self._collect(link)
             self._close(link)
             return
         if drained and link.state is LinkState.DRAINING:
@@ -564,8 +551,6 @@ class TcpServerTransport:
                 ok = link.send_now(output)
                 overflow = len(link.unsent) > self._max_outbound
             if not ok:
-                conn.connection_lost(LeaveReason.DISCONNECTED)
-                self._collect(link)
                 self._close(link)
                 return
             if overflow:
@@ -603,9 +588,7 @@ class TcpServerTransport:
             if request == _WRITE:
                 self._set_interest(link)
             elif request == _REGISTERED:
-                if link.pending:
-                    link.pending = False
-                    self._pending -= 1
+                self._unwelcomed.discard(link)
                 link.conn.registration_accepted(now)
                 self._guarded(link, self._after_conn)
             elif request == _CLOSE:
@@ -614,8 +597,6 @@ class TcpServerTransport:
             elif request == _OVERFLOW:
                 self._drop_slow(link)
             elif request == _LOST:
-                link.conn.connection_lost(LeaveReason.DISCONNECTED)
-                self._collect(link)
                 self._close(link)
 
     def _drop_slow(self, link: TcpLink) -> None:
@@ -685,9 +666,7 @@ class TcpServerTransport:
         self._collect(link)
         link.state = LinkState.CLOSED
         link.dead = True
-        if link.pending:
-            link.pending = False
-            self._pending -= 1
+        self._unwelcomed.discard(link)
         if link.mask and self._selector is not None:
             try:
                 self._selector.unregister(link.sock)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import enum
 import itertools
 from dataclasses import dataclass
+from typing import cast
 
 from localchat.adapters.wire import packets as p
 from localchat.adapters.wire.errors import (
@@ -41,12 +42,10 @@ from localchat.adapters.wire.errors import (
 )
 from localchat.adapters.wire.framing import DEFAULT_MAX_FRAME_BYTES, FrameDecoder
 from localchat.adapters.wire.schema import (
-    domain_error_frame,
-    error_frame,
+    error_frame_of,
     parse_client_packet,
     ping_frame,
     pong_frame,
-    protocol_error_frame,
     to_command,
 )
 from localchat.domain.commands import Disconnect, Quit, Register
@@ -158,10 +157,6 @@ class ServerConnection:
         self._decoder.receive_data(data)
         self._process(now)
 
-    def receive_eof(self) -> None:
-        """The client closed its side: the session is over."""
-        self.connection_lost(LeaveReason.DISCONNECTED)
-
     def connection_lost(self, reason: LeaveReason = LeaveReason.DISCONNECTED) -> None:
         """The transport lost the connection (EOF, reset, write failure, overflow)."""
         self.peer_gone = True
@@ -196,7 +191,7 @@ class ServerConnection:
         self.leave_reason = reason
         self.error = error
         if error is not None:
-            frame = error_frame(error.code, error.message, fatal=True)
+            frame = error_frame_of(error, fatal=True)
             if in_order:
                 self._commands.append(Reply(frame, closes=True))
                 self.awaiting_close = True
@@ -286,9 +281,7 @@ class ServerConnection:
             self.end(NotRegistered(), LeaveReason.DISCONNECTED)
             return
         self.phase = Phase.REGISTERING
-        self._commands.append(
-            Register(name=packet.name, protocol=packet.protocol, password=packet.password)
-        )
+        self._commands.append(cast(Register, to_command(packet)))  # hello is always Register
 
     def _registered_frame(self, payload: bytes) -> None:
         try:
@@ -298,13 +291,13 @@ class ServerConnection:
             if self._errors_in_a_row >= MAX_ERRORS_IN_A_ROW:
                 self.end(TooManyErrors(), LeaveReason.DISCONNECTED)
             else:
-                self._commands.append(Reply(protocol_error_frame(error)))
+                self._commands.append(Reply(error_frame_of(error)))
             return
         self._errors_in_a_row = 0
         try:
             command = to_command(packet)
         except DomainError as error:
-            self._commands.append(Reply(domain_error_frame(error)))
+            self._commands.append(Reply(error_frame_of(error)))
             return
         if isinstance(command, p.Ping):
             self._commands.append(Reply(pong_frame(command.id)))

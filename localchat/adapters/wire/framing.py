@@ -19,6 +19,13 @@ _unpack_header = _HEADER.unpack_from
 _pack_header = _HEADER.pack
 
 
+def declared_length(buffer: bytes | bytearray, position: int = 0) -> int:
+    """The payload length a frame header at ``position`` declares (its 4 bytes must be
+    there); the header itself is :data:`HEADER_BYTES` more."""
+    (length,) = _unpack_header(buffer, position)
+    return int(length)
+
+
 def encode_frame(payload: bytes) -> bytes:
     """Prefix ``payload`` with its length."""
     return _pack_header(len(payload)) + payload

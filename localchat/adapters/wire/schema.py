@@ -16,60 +16,37 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from localchat.adapters.wire import packets as p
-from localchat.adapters.wire.errors import MalformedPacket, ProtocolError, UnknownPacketType
+from localchat.adapters.wire.errors import MalformedPacket, UnknownPacketType
 from localchat.adapters.wire.framing import encode_frame
 from localchat.adapters.wire.strict_json import loads_object
 from localchat.domain import commands as c
 from localchat.domain import events as e
-from localchat.domain.errors import DomainError
+from localchat.domain.errors import CodedError
 from localchat.domain.model import Message
 from localchat.domain.names import RoomName
+from localchat.domain.protocol import PROTOCOL_VERSION
 
-PROTOCOL_VERSION = 1
-
-ClientPacket = (
-    p.Hello
-    | p.Say
-    | p.ListUsers
-    | p.Join
-    | p.Leave
-    | p.ListRooms
-    | p.Direct
-    | p.History
-    | p.Ping
-    | p.Pong
-    | p.Bye
-)
-ServerPacket = (
-    p.Welcome
-    | p.ChatMessage
-    | p.DirectMessage
-    | p.Joined
-    | p.Left
-    | p.UserList
-    | p.RoomList
-    | p.HistoryPage
-    | p.Ping
-    | p.Pong
-    | p.Error
-)
-
-_CLIENT_PACKETS: TypeAdapter[ClientPacket] = TypeAdapter(p.ClientPacket)
-_SERVER_PACKETS: TypeAdapter[ServerPacket] = TypeAdapter(p.ServerPacket)
+ClientPacket = p.ClientPacket
+ServerPacket = p.ServerPacket
+"""The packet unions of :mod:`.packets`, here beside the parsers that return them."""
 
 
 def _describe(error: ValidationError) -> str:
     first = error.errors(include_url=False)[0]
-    where = ".".join(str(part) for part in first["loc"][1:]) or "message"
+    where = ".".join(str(part) for part in first["loc"]) or "message"
     return f"{where}: {first['msg']}"
 
 
-def _typed_object(payload: bytes, known: dict[str, type[p.Packet]]) -> dict[str, Any]:
+AnyPacket = TypeVar("AnyPacket", bound=p.Packet)
+
+
+def _parse(payload: bytes, known: dict[str, type[AnyPacket]]) -> AnyPacket:
+    """One lookup of the ``type`` tag finds the model, which then validates the object."""
     data = loads_object(payload)
     kind = data.get("type")
     if not isinstance(kind, str):
@@ -78,7 +55,10 @@ def _typed_object(payload: bytes, known: dict[str, type[p.Packet]]) -> dict[str,
     if model is None:
         raise UnknownPacketType(f"unknown message type {kind[:40]!r}")
     refuse_nulls(data, model)
-    return data
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise MalformedPacket(_describe(error)) from None
 
 
 def refuse_nulls(data: dict[str, Any], model: type[p.Packet]) -> None:
@@ -91,20 +71,12 @@ def refuse_nulls(data: dict[str, Any], model: type[p.Packet]) -> None:
 
 def parse_client_packet(payload: bytes) -> ClientPacket:
     """A client's payload as a packet; raises only :class:`PacketError` subclasses."""
-    data = _typed_object(payload, p.CLIENT_MODELS)
-    try:
-        return _CLIENT_PACKETS.validate_python(data)
-    except ValidationError as error:
-        raise MalformedPacket(_describe(error)) from None
+    return _parse(payload, p.CLIENT_MODELS)
 
 
 def parse_server_packet(payload: bytes) -> ServerPacket:
     """A server's payload as a packet; raises only :class:`PacketError` subclasses."""
-    data = _typed_object(payload, p.SERVER_MODELS)
-    try:
-        return _SERVER_PACKETS.validate_python(data)
-    except ValidationError as error:
-        raise MalformedPacket(_describe(error)) from None
+    return _parse(payload, p.SERVER_MODELS)
 
 
 # -- packets -> commands ------------------------------------------------------------------------
@@ -147,7 +119,7 @@ def encode_packet(packet: p.Packet) -> bytes:
     data = packet.model_dump(mode="json")
     for key in [k for k, v in data.items() if v is None and k not in packet.NULLABLE]:
         del data[key]
-    return encode_frame(_dumps(data).encode())
+    return _frame(data)
 
 
 # -- server side: events -> frames --------------------------------------------------------------
@@ -175,16 +147,17 @@ def message_object(message: Message) -> dict[str, Any]:
     }
 
 
-def error_frame(code: str, message: str, *, fatal: bool) -> bytes:
-    return _frame({"type": "error", "code": code, "message": message, "fatal": fatal})
-
-
-def protocol_error_frame(error: ProtocolError) -> bytes:
-    return error_frame(error.code, error.message, fatal=error.fatal)
-
-
-def domain_error_frame(error: DomainError) -> bytes:
-    return error_frame(error.code, error.message, fatal=error.fatal)
+def error_frame_of(error: CodedError, *, fatal: bool | None = None) -> bytes:
+    """The ``error`` frame of a protocol or domain error, or of a ``CommandRejected``;
+    ``fatal`` overrides the error's own (before ``welcome`` every error is fatal)."""
+    return _frame(
+        {
+            "type": "error",
+            "code": error.code,
+            "message": error.message,
+            "fatal": error.fatal if fatal is None else fatal,
+        }
+    )
 
 
 def pong_frame(ping_id: Any) -> bytes:
@@ -223,17 +196,7 @@ class EventEncoder:
         return self._encoders[type(event)](event)
 
     def _message(self, event: e.MessagePosted) -> bytes:
-        m = event.message
-        return _frame(
-            {
-                "type": "message",
-                "room": m.room.canonical,
-                "seq": m.seq,
-                "sender": m.sender,
-                "text": m.text,
-                "sent_at": format_time(m.sent_at),
-            }
-        )
+        return _frame(message_object(event.message))
 
     def _joined(self, event: e.UserJoined) -> bytes:
         return _frame(
@@ -307,7 +270,7 @@ class EventEncoder:
         return encode_frame(data)
 
     def _error(self, event: e.CommandRejected) -> bytes:
-        return error_frame(event.code, event.message, fatal=event.fatal)
+        return error_frame_of(event)
 
     def _nothing(self, event: e.SessionClosed) -> None:
         return None
