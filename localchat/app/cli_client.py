@@ -29,6 +29,7 @@ from localchat.adapters.mdns.discovery import LanDiscovery
 from localchat.adapters.system_clock import SystemClock
 from localchat.adapters.tcp.session import open_tcp_session
 from localchat.adapters.tls.known_servers import KnownServersTrust, user_known_servers
+from localchat.app.cli_support import fail
 from localchat.ports.session import DEFAULT_PORT, ConnectTarget, ServerDirectory
 
 PASSWORD_VARIABLE = "LOCALCHAT_PASSWORD"
@@ -110,8 +111,7 @@ def run_client(
         stream=sys.stderr,
     )
     if port is not None and not 1 <= port <= 65535:
-        typer.echo("localchat: --port must be from 1 to 65535", err=True)
-        raise typer.Exit(2)
+        raise fail("--port must be from 1 to 65535")
     preferences = JsonPreferences(default_preferences_path())
     form = initial_form(host, port, name, preferences)
     target = None
@@ -148,17 +148,15 @@ def _run_window(
     try:
         from localchat.adapters.gui.tk_view import DisplayUnavailable, TkChatView
     except ImportError:
-        typer.echo(
-            "localchat: Tk is not installed for this Python (on Debian/Ubuntu: "
+        raise fail(
+            "Tk is not installed for this Python (on Debian/Ubuntu: "
             "apt install python3-tk); use --terminal to chat without a window",
-            err=True,
-        )
-        return EXIT_NO_DISPLAY
+            EXIT_NO_DISPLAY,
+        ) from None
     try:
         window = TkChatView.open()
     except DisplayUnavailable as error:
-        typer.echo(f"localchat: {error}; use --terminal to chat without a window", err=True)
-        return EXIT_NO_DISPLAY
+        raise fail(f"{error}; use --terminal to chat without a window", EXIT_NO_DISPLAY) from None
     presenter = build_presenter(window, preferences, tls=tls, directory=directory)
 
     def interrupted(signum: int, frame: FrameType | None) -> None:

@@ -25,17 +25,12 @@ from localchat.adapters.tls.known_servers import (
     user_known_servers,
 )
 from localchat.app.bootstrap import build_advertiser, server_name
+from localchat.app.cli_support import fail
 from localchat.app.server import LocalChatServer
 from localchat.app.settings import Settings
 from localchat.ports.discovery import DiscoveredServer
 
-EXIT_USAGE = 2
 EXIT_MISMATCH = 1
-
-
-def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
-    typer.echo(f"localchat: {message}", err=True)
-    return typer.Exit(code)
 
 
 def trust(
@@ -67,7 +62,7 @@ def trust(
         server = ServerAddress.parse(address)
         given = None if fingerprint is None else Fingerprint.parse(fingerprint)
     except (InvalidAddress, InvalidFingerprint) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     known = user_known_servers()
     if forget:
         unencrypted = known.allows_unencrypted(server)
@@ -84,7 +79,7 @@ def trust(
     try:
         presented = ChatClient.server_fingerprint(server.host, server.port, timeout=timeout)
     except (ClientError, OSError) as error:
-        raise _fail(f"cannot get the certificate of {server}: {error}", EXIT_MISMATCH) from None
+        raise fail(f"cannot get the certificate of {server}: {error}", EXIT_MISMATCH) from None
     pinned = known.get(server)
     typer.echo(f"{server} presents {presented}")
     if pinned is None:
@@ -96,7 +91,7 @@ def trust(
     elif pinned == presented:
         typer.echo("it is the pinned certificate: trusted")
     else:
-        raise _fail(
+        raise fail(
             f"WARNING: this is NOT the certificate pinned for {server} ({pinned}). Someone may "
             f"be intercepting the connection, or the server got a new certificate. If the "
             f"operator confirms it, run: localchat trust {server} --forget",
@@ -124,14 +119,14 @@ def discover(
     Only servers that answer are listed, once each, with their best address first.
     """
     if timeout <= 0:
-        raise _fail("--timeout must be more than 0")
+        raise fail("--timeout must be more than 0")
     try:
         with LanDiscovery(interfaces=interface) as discovery:
             for _ in discovery.watch(timeout=timeout):
                 pass  # each change; what counts is the list when the time is up
             servers = discovery.servers()
     except OSError as error:
-        raise _fail(f"cannot look for servers: {error}", EXIT_MISMATCH) from None
+        raise fail(f"cannot look for servers: {error}", EXIT_MISMATCH) from None
     if as_json:
         typer.echo(json.dumps([_json(server) for server in servers], indent=2, ensure_ascii=False))
     elif servers:
