@@ -27,7 +27,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import functools
-import json
 import logging
 import os
 import sqlite3
@@ -60,14 +59,32 @@ DEFAULT_BUSY_TIMEOUT = 5.0
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
 """Bytes the write-ahead log is truncated to after a checkpoint."""
 
-_INSERT = f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
-_INSERT_GROUP = (
-    f"INSERT INTO messages ({MESSAGE_COLUMNS}) SELECT "
-    "json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), "
-    "json_extract(value, '$[3]'), json_extract(value, '$[4]') FROM json_each(?)"
-)
-"""A whole group in one statement, so one transaction in autocommit mode (see _write)."""
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+ROWS_PER_STATEMENT = 1024
+"""At most this many rows per INSERT; a bigger group is written by several in one transaction."""
+_PADDING = 16
+"""Row counts are rounded up to a multiple of this, so a few statements serve every group."""
+_COLUMNS = len(MESSAGE_COLUMNS.split(","))
+
+
+@functools.lru_cache(maxsize=ROWS_PER_STATEMENT // _PADDING)
+def _insert_rows(count: int) -> str:
+    """One ``INSERT`` of ``count`` rows given as parameters; rows whose room is NULL are
+    padding and skipped.
+
+    Why this shape: a group becomes one statement, so in autocommit mode one transaction
+    and one release of the GIL for the insert, the commit and its fsync (``executemany``
+    releases and retakes it per row, each time waiting for a busy dispatcher); bound
+    values cost SQLite a third of the CPU of a JSON array taken apart with ``json_each``;
+    and padding to a multiple of :data:`_PADDING` keeps the prepared statements few, so
+    they stay in the connection's statement cache.
+    """
+    rows = ", ".join(["(" + ", ".join("?" * _COLUMNS) + ")"] * count)
+    return (
+        f"INSERT INTO messages ({MESSAGE_COLUMNS}) "
+        f"SELECT * FROM (VALUES {rows}) WHERE column1 IS NOT NULL"
+    )
+
+
 _NEWEST_BEFORE = (
     f"SELECT {ROOM_ROW} FROM messages WHERE room = ? AND seq < ? ORDER BY seq DESC LIMIT ?"
 )
@@ -89,6 +106,8 @@ class SqliteMessageStore:
         writer: sqlite3.Connection,
         reader: sqlite3.Connection,
         lock_fd: int | None,
+        *,
+        rows_per_statement: int = ROWS_PER_STATEMENT,
     ) -> None:
         self.path = path
         self._writer: sqlite3.Connection | None = writer
@@ -100,11 +119,19 @@ class SqliteMessageStore:
         self._pending: dict[str, list[Message]] = {}
         """Per room, every message not yet durable (sealed groups first), in seq order."""
         self._failing = False
-        self._json_insert = _has_json(reader)
+        limit = writer.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // _COLUMNS
+        self._rows_per_statement = (
+            max(_PADDING, min(rows_per_statement, limit)) // _PADDING * _PADDING
+        )
 
     @classmethod
     def open(
-        cls, path: Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, now: datetime | None = None
+        cls,
+        path: Path,
+        *,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        now: datetime | None = None,
+        rows_per_statement: int = ROWS_PER_STATEMENT,
     ) -> SqliteMessageStore:
         """Open (or create) the history file at ``path`` for writing.
 
@@ -124,7 +151,7 @@ class SqliteMessageStore:
             if lock_fd is not None:
                 os.close(lock_fd)
             raise
-        return cls(path, writer, reader, lock_fd)
+        return cls(path, writer, reader, lock_fd, rows_per_statement=rows_per_statement)
 
     # -- MessageStore ---------------------------------------------------------------------------
 
@@ -206,20 +233,18 @@ class SqliteMessageStore:
         """The commit of one sealed group: one transaction, one fsync (any thread)."""
         if not group:
             return
-        rows = [message_row(m) for m in group]
+        step = self._rows_per_statement
+        chunks = [group[start : start + step] for start in range(0, len(group), step)]
         with self._writing:
             writer = self._writer
             if writer is None:
                 raise StoreError(f"the history in {self.path} is closed")
             try:
-                if self._json_insert:
-                    # One statement is one transaction: SQLite releases the GIL once for
-                    # the insert, the commit and its fsync, where executemany would release
-                    # and retake it per row -- each time waiting for a busy dispatcher.
-                    writer.execute(_INSERT_GROUP, (_dumps(rows),))
-                else:  # SQLite built without JSON functions
+                if len(chunks) > 1:
                     writer.execute("BEGIN IMMEDIATE")
-                    writer.executemany(_INSERT, rows)
+                for chunk in chunks:
+                    _insert(writer, chunk)
+                if writer.in_transaction:
                     writer.execute("COMMIT")
             except sqlite3.Error as error:
                 if writer.in_transaction:
@@ -311,10 +336,11 @@ def _connect_reader(path: Path, busy_timeout: float) -> sqlite3.Connection:
     return reader
 
 
-def _has_json(connection: sqlite3.Connection) -> bool:
-    """SQLite has had JSON functions built in since 3.38 and in most builds long before."""
-    try:
-        connection.execute("SELECT json_valid('[]')").fetchall()
-    except sqlite3.Error:  # pragma: no cover
-        return False
-    return True
+def _insert(writer: sqlite3.Connection, messages: list[Message]) -> None:
+    """Insert ``messages`` with one statement (see :func:`_insert_rows`)."""
+    count = -(-len(messages) // _PADDING) * _PADDING
+    parameters: list[str | int | None] = [
+        value for message in messages for value in message_row(message)
+    ]
+    parameters += [None] * (_COLUMNS * count - len(parameters))
+    writer.execute(_insert_rows(count), parameters)
