@@ -3,17 +3,16 @@ without threads or sockets, for deterministic tests of group commit and store fa
 
 from __future__ import annotations
 
-import queue
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from localchat.app.dispatcher import Dispatcher, _Committed
+from localchat.app.dispatcher import Dispatcher
 from localchat.app.services import ChatService, ServerPolicy
 from localchat.domain.commands import Command, Register
 from localchat.domain.events import CommandRejected, Delivery, Event, MessagePosted
 from localchat.domain.model import SessionId
-from localchat.ports.store import MessageStore, StoreError
+from localchat.ports.store import MessageStore
 from localchat.ports.transport import CommandSink
 from tests.fakes import BreakableStore, FixedClock
 
@@ -115,28 +114,28 @@ class Harness:
     # the steps of Dispatcher._run, with the committer's part done by the test).
 
     def feed(self, commands: Sequence[tuple[SessionId, Command]]) -> None:
-        """Commands reach the dispatcher: run into the open group, commit or deliver it."""
+        """Commands reach the dispatcher: run into the open group, which then closes."""
+        self.execute(commands)
+        self.close_group()
+
+    def execute(self, commands: Sequence[tuple[SessionId, Command]]) -> None:
+        """Run commands into the open group (a commit may seal part of it meanwhile)."""
         self.dispatcher._execute(commands)
+
+    def close_group(self) -> None:
+        """Close the open group: it goes out, or waits for the commit of its messages."""
         self.dispatcher._advance()
 
     def finish_commit(self, *, fail: bool = False) -> bool:
-        """Run the commit the dispatcher handed to the committer (failing if ``fail``) and
-        give the dispatcher its answer; False if no commit was waiting."""
-        try:
-            job = self.dispatcher._commits.get_nowait()
-        except queue.Empty:
-            return False
-        assert job is not None
-        group, commit = job
+        """Run one commit of what is staged, as the committer would (failing if ``fail``),
+        and give the dispatcher its answer; False if nothing was staged since the last."""
         if isinstance(self.store, BreakableStore):
             self.store.broken = fail
-        error: StoreError | None = None
-        try:
-            commit()
-        except StoreError as failure:
-            error = failure
-        self.dispatcher._committed(_Committed(group, 0.0, error))
-        self.dispatcher._advance()
+        done = self.dispatcher._commit_staged()
+        if done is None:
+            return False
+        self.dispatcher._committed(done)
+        self.dispatcher._resume.clear()
         return True
 
 

@@ -43,14 +43,17 @@ class Group:
     def __bool__(self) -> bool:
         return bool(self.deliveries) or bool(self.ended)
 
-    def add(self, session: SessionId, produced: list[Delivery], *, posting: bool) -> None:
-        """Append what one command of ``session`` produced (``posting``: a ``say``)."""
+    def add(self, session: SessionId, produced: list[Delivery], *, posting: bool) -> int:
+        """Append what one command of ``session`` produced (``posting``: a ``say``); return
+        how many new messages it brought."""
+        before = len(self.posted)
         if posting:
             start = len(self.deliveries)
             for offset, delivery in enumerate(produced):
                 if type(delivery.event) is MessagePosted:
                     self.posted.append((start + offset, session))
         self.deliveries.extend(produced)
+        return len(self.posted) - before
 
     def messages(self) -> list[Message]:
         """The new messages of this group, in the order they were posted."""
@@ -64,14 +67,15 @@ class Group:
 
 def withdrawn(group: Group, lost: set[tuple[str, int]]) -> Group:
     """``group`` after a failed commit lost the messages ``lost`` (``(room, seq)``): each
-    of its own new messages becomes ``store_unavailable`` for its sender alone, and history
-    pages drop every lost message (a page shows staged messages, maybe of an earlier group).
+    of its own new messages that is lost becomes ``store_unavailable`` for its sender alone
+    (a commit may have made the group's first ones durable before), and history pages drop
+    every lost message (a page shows staged messages, maybe of an earlier group).
     Everything else stands, in order."""
     senders = dict(group.posted)
     kept: list[Routed] = []
     for index, delivery in enumerate(group.deliveries):
         event = delivery.event
-        if index in senders:
+        if index in senders and _key(event) in lost:
             kept.append(Delivery(STORE_FAILED, (senders[index],)))
         elif isinstance(event, HistoryFetched):
             messages = tuple(m for m in event.messages if (m.room.canonical, m.seq) not in lost)
@@ -80,3 +84,8 @@ def withdrawn(group: Group, lost: set[tuple[str, int]]) -> Group:
         else:
             kept.append(delivery)
     return Group(deliveries=kept, ended=group.ended)
+
+
+def _key(event: object) -> tuple[str, int]:
+    assert isinstance(event, MessagePosted)
+    return event.message.room.canonical, event.message.seq

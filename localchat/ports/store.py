@@ -20,8 +20,8 @@ Commit = Callable[[], None]
 def already_durable() -> None:
     """The :data:`Commit` of a store with nothing to write (messages in memory only).
 
-    A store returns this very function from ``seal`` so the dispatcher can deliver the
-    group at once instead of handing a no-op to its committer thread and waiting.
+    A store returns this very function from every ``seal`` so the dispatcher can deliver
+    groups at once instead of handing no-ops to its committer thread and waiting.
     """
 
 
@@ -30,14 +30,17 @@ class MessageStore(Protocol):
     group's commit has run.
 
     Group commit, pipelined: the dispatcher thread appends the messages of the commands it
-    runs and seals them into a group; another thread runs that group's commit (the fsync)
-    while the dispatcher goes on with the next commands; the group's deliveries go out once
-    its commit returned. So what a client saw echoed is durable, and one fsync serves every
-    message that arrived while the previous one was in flight.
+    runs; the committer thread seals what was appended so far into a group and runs that
+    group's commit (the fsync) while the dispatcher goes on with the next commands; as soon
+    as the commit returns, it seals and commits what arrived meanwhile. Deliveries go out
+    once the commit of their messages returned. So what a client saw echoed is durable,
+    and one fsync serves every message that arrived while the previous one was in flight.
 
-    Threads: :meth:`last_seq`, :meth:`append`, :meth:`seal`, :meth:`discard` and
-    :meth:`page` are called from one thread (the dispatcher); a commit may run on another
-    thread at the same time. Commits run one at a time, in the order they were sealed.
+    Threads: :meth:`last_seq`, :meth:`append`, :meth:`discard` and :meth:`page` are called
+    from one thread (the dispatcher); :meth:`seal` and the commits it returns from another
+    (the committer) at the same time. Commits run one at a time, in the order they were
+    sealed. A store that keeps messages in memory only answers every :meth:`seal` with
+    :func:`already_durable`.
     """
 
     def last_seq(self, room: RoomName) -> int:
@@ -52,7 +55,9 @@ class MessageStore(Protocol):
         """Close the group of messages staged since the last seal; return its commit.
 
         The commit makes exactly that group durable, or raises :class:`StoreError`. After
-        a failed commit the caller calls :meth:`discard` before anything else.
+        a failed commit the caller calls :meth:`discard` before anything else. Called
+        while :meth:`append` may run on another thread: a message is in this group or
+        the next, never in neither.
         """
         ...
 

@@ -42,9 +42,13 @@ actions = st.tuples(
     st.integers(0, len(USERS) - 1),
     st.integers(0, len(ROOMS) - 1),
 )
+commits = st.lists(st.tuples(st.integers(0, 8), st.booleans()), max_size=3)
+"""Commits (pipelined) while a group is open: ``(after how many of its commands, fails)``;
+the committer seals on its own, so a commit may cover part of a group."""
 batches = st.lists(
-    # (commands, a commit finishes after them (pipelined), that commit fails (breakable))
-    st.tuples(st.lists(actions, min_size=1, max_size=8), st.booleans(), st.booleans()),
+    # (commands, commits while their group is open, a commit after it closed, whether
+    # that one (and a batch's commit, not pipelined) fails (breakable))
+    st.tuples(st.lists(actions, min_size=1, max_size=8), commits, st.booleans(), st.booleans()),
     min_size=1,
     max_size=12,
 )
@@ -89,7 +93,7 @@ def page_backwards(core: Harness, reader: SessionId, room: RoomName, limit: int)
     return [seq for page in reversed(pages) for seq in page]
 
 
-Plan = list[tuple[list[tuple[str, int, int]], bool, bool]]
+Plan = list[tuple[list[tuple[str, int, int]], list[tuple[int, bool]], bool, bool]]
 
 
 def check_interleaving(kind: str, plan: Plan, limit: int, *, pipelined: bool) -> None:
@@ -97,7 +101,7 @@ def check_interleaving(kind: str, plan: Plan, limit: int, *, pipelined: bool) ->
         core = Harness(store)
         sessions = [core.register(name) for name in USERS]
         count = 0
-        for actions_, finish, fail in plan:
+        for actions_, inside, after, fail in plan:
             work: list[tuple[SessionId, Command]] = []
             for action, user, where in actions_:
                 count += 1
@@ -107,8 +111,13 @@ def check_interleaving(kind: str, plan: Plan, limit: int, *, pipelined: bool) ->
                     store.broken = fail
                 core.run(work)
                 continue
-            core.feed(work)
-            if finish:
+            done = 0
+            for position, fails in sorted(inside):
+                core.execute(work[done:position])
+                done = max(done, position)
+                core.finish_commit(fail=fails)
+            core.feed(work[done:])
+            if after:
                 core.finish_commit(fail=fail)
         while core.finish_commit():
             pass

@@ -122,6 +122,39 @@ def test_a_room_deleted_in_the_failed_batch_starts_again_from_its_durable_seq() 
     assert posted(events) == [("#x", 2, "x2 again")]
 
 
+def test_a_group_sealed_while_still_open_goes_out_when_it_closes() -> None:
+    """The committer seals on its own, so a commit may cover part of the open group."""
+    store = BreakableStore()
+    core = Harness(store)
+    ada = core.register("ada")
+    core.execute([(ada, say("one"))])
+    assert core.finish_commit()
+    assert [m.text for m in store.durable] == ["one"]
+    assert posted(core.transport.take(ada)) == []
+    core.close_group()
+    assert posted(core.transport.take(ada)) == [("#lobby", 1, "one")]
+    assert not core.finish_commit()  # nothing left to commit
+    assert core.transport.delivered_before_durable == []
+
+
+def test_a_failed_commit_withdraws_only_what_is_not_durable_of_a_group() -> None:
+    store = BreakableStore()
+    core = Harness(store)
+    ada, bob = core.register("ada"), core.register("bob")
+    core.execute([(ada, say("durable"))])
+    assert core.finish_commit()  # half of the open group is durable
+    core.execute([(bob, ListRooms()), (ada, say("lost"))])
+    assert core.finish_commit(fail=True)  # the other half is not
+    events = core.transport.take(ada)
+    assert posted(events) == [("#lobby", 1, "durable")]
+    assert rejections(events) == ["store_unavailable"]
+    assert [type(e).__name__ for e in core.transport.take(bob)] == ["MessagePosted", "RoomsListed"]
+    store.broken = False
+    core.run([(ada, say("again"))])  # the lost seq is handed out again, the durable one not
+    assert posted(core.transport.take(ada)) == [("#lobby", 2, "again")]
+    assert [m.text for m in store.durable] == ["durable", "again"]
+
+
 def test_a_store_that_cannot_be_read_refuses_history_but_not_the_join() -> None:
     store = BreakableStore()
     core = Harness(store)
