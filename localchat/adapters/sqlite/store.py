@@ -5,7 +5,7 @@ transaction to the write-ahead log and fsyncs it before returning, so a committe
 survives ``kill -9`` *and* a power cut. (``synchronous=NORMAL`` would fsync only at
 checkpoints: safe against a crashed process, but a power cut could lose the last commits,
 which breaks "nothing acknowledged is lost".) One fsync per commit is affordable because
-the dispatcher commits groups of messages (group commit).
+the server commits groups of messages (group commit).
 
 Staging. :meth:`append` only remembers a message; :meth:`seal` closes the group staged so
 far and returns its commit, which writes exactly that group in one transaction. Messages
@@ -113,9 +113,14 @@ class SqliteMessageStore:
         self._writer: sqlite3.Connection | None = writer
         self._reader: sqlite3.Connection | None = reader
         self._lock_fd = lock_fd
-        self._state = threading.Lock()  # guards _unsealed and _pending
+        self._state = threading.Lock()  # guards _unsealed, _unsealed_rooms and _pending
         self._writing = threading.Lock()  # one commit at a time on the writer
-        self._unsealed: list[Message] = []
+        self._unsealed: list[str | int | None] = []
+        """The rows of the messages staged since the last seal, flat, as the INSERT binds
+        them: built as messages are staged, so the commit (the path every waiting message
+        is on) only writes."""
+        self._unsealed_rooms: collections.Counter[str] = collections.Counter()
+        """How many of those each room has."""
         self._pending: dict[str, list[Message]] = {}
         """Per room, every message not yet durable (sealed groups first), in seq order."""
         self._failing = False
@@ -166,17 +171,20 @@ class SqliteMessageStore:
 
     def append(self, message: Message) -> None:
         with self._state:
-            self._unsealed.append(message)
+            self._unsealed.extend(message_row(message))
+            self._unsealed_rooms[message.room.canonical] += 1
             self._pending.setdefault(message.room.canonical, []).append(message)
 
     def seal(self) -> Commit:
         with self._state:
-            group, self._unsealed = self._unsealed, []
-        return functools.partial(self._write, group)
+            values, self._unsealed = self._unsealed, []
+            rooms, self._unsealed_rooms = self._unsealed_rooms, collections.Counter()
+        return functools.partial(self._write, values, rooms)
 
     def discard(self) -> None:
         with self._state:
             self._unsealed = []
+            self._unsealed_rooms = collections.Counter()
             self._pending = {}
 
     def page(self, room: RoomName, *, before: int | None, limit: int) -> tuple[Message, ...]:
@@ -229,12 +237,13 @@ class SqliteMessageStore:
         except sqlite3.Error as error:
             raise StoreError(f"cannot read the history in {self.path}: {error}") from None
 
-    def _write(self, group: list[Message]) -> None:
-        """The commit of one sealed group: one transaction, one fsync (any thread)."""
-        if not group:
+    def _write(self, values: list[str | int | None], rooms: collections.Counter[str]) -> None:
+        """The commit of one sealed group (``values``: its rows; ``rooms``: how many each
+        room has): one transaction, one fsync (any thread)."""
+        if not values:
             return
-        step = self._rows_per_statement
-        chunks = [group[start : start + step] for start in range(0, len(group), step)]
+        step = self._rows_per_statement * _COLUMNS
+        chunks = [values[start : start + step] for start in range(0, len(values), step)]
         with self._writing:
             writer = self._writer
             if writer is None:
@@ -259,7 +268,7 @@ class SqliteMessageStore:
             log.warning("storing messages in %s works again", self.path)
         with self._state:
             # A sealed group holds the oldest pending messages of each of its rooms.
-            for key, count in collections.Counter(m.room.canonical for m in group).items():
+            for key, count in rooms.items():
                 pending = self._pending.get(key)
                 if pending is not None:
                     del pending[:count]
@@ -336,11 +345,9 @@ def _connect_reader(path: Path, busy_timeout: float) -> sqlite3.Connection:
     return reader
 
 
-def _insert(writer: sqlite3.Connection, messages: list[Message]) -> None:
-    """Insert ``messages`` with one statement (see :func:`_insert_rows`)."""
-    count = -(-len(messages) // _PADDING) * _PADDING
-    parameters: list[str | int | None] = [
-        value for message in messages for value in message_row(message)
-    ]
-    parameters += [None] * (_COLUMNS * count - len(parameters))
-    writer.execute(_insert_rows(count), parameters)
+def _insert(writer: sqlite3.Connection, values: list[str | int | None]) -> None:
+    """Insert the rows whose columns are ``values`` with one statement (see
+    :func:`_insert_rows`)."""
+    count = -(-len(values) // (_COLUMNS * _PADDING)) * _PADDING
+    values += [None] * (_COLUMNS * count - len(values))
+    writer.execute(_insert_rows(count), values)
