@@ -3,7 +3,7 @@
 :class:`ConnectPresenter` validates what the person typed and hands a
 :class:`~localchat.ports.session.ConnectTarget` to whoever asked; it shows results through
 a :class:`ConnectView` that only draws a :class:`ConnectForm`. Servers found on the network
-come from an optional :class:`~localchat.ports.session.ServerDirectory`, polled while the
+come from an optional :class:`~localchat.ports.discovery.ServerDirectory`, polled while the
 dialog is open (:meth:`ConnectPresenter.refresh`), so a discovery adapter plugs in without
 the dialog knowing how servers are found. Servers that worked before are offered below the
 ones found. A server picked from the list carries what it announced (its TLS fingerprint) into
@@ -19,7 +19,8 @@ from typing import Literal, Protocol
 
 from localchat.domain.errors import InvalidName
 from localchat.domain.names import UserName
-from localchat.ports.session import ConnectTarget, ServerDirectory, ServerEntry, ServerListing
+from localchat.ports.discovery import ServerDirectory, ServerEntry, ServerListing
+from localchat.ports.session import ConnectTarget
 
 Field = Literal["host", "port", "name", "password"]
 

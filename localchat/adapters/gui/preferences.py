@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import platformdirs
 
-from localchat.ports.session import ServerEntry
+from localchat.ports.discovery import ServerEntry
 
 log = logging.getLogger(__name__)
 

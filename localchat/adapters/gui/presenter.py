@@ -68,6 +68,7 @@ from localchat.domain.model import LeaveReason, Message
 from localchat.domain.names import LOBBY, RoomName, name_key, sort_key
 from localchat.domain.text import DEFAULT_MAX_TEXT_CHARS, check_text
 from localchat.ports.clock import Clock
+from localchat.ports.discovery import ServerDirectory, ServerEntry
 from localchat.ports.session import (
     CertificateChanged,
     ChatSession,
@@ -75,8 +76,6 @@ from localchat.ports.session import (
     ConnectionDropped,
     ConnectionOpened,
     ConnectTarget,
-    ServerDirectory,
-    ServerEntry,
     ServerTrust,
     SessionEvent,
     SessionOpener,

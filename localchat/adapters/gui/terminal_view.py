@@ -28,7 +28,7 @@ from localchat.adapters.gui.connect import ConnectForm, ConnectPresenter, Field
 from localchat.adapters.gui.formatting import LineKind, LogLine
 from localchat.adapters.gui.presenter import ChatIntents, RoomItem
 from localchat.adapters.gui.trust import Alert, Question
-from localchat.ports.session import ServerEntry
+from localchat.ports.discovery import ServerEntry
 
 POLL_SECONDS = 0.05
 DRAIN_SECONDS = 5.0
