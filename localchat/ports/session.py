@@ -44,6 +44,12 @@ def host_port(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+def address_key(host: str, port: int) -> tuple[str, int]:
+    """One spelling of a server's address, to tell whether two are the same server: the host
+    trimmed, without IPv6 brackets, lower-cased (host names ignore case), and the port."""
+    return host.strip().strip("[]").lower(), port
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConnectTarget:
     """Where to connect and as whom.

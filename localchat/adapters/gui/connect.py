@@ -20,7 +20,7 @@ from typing import Literal, Protocol
 from localchat.domain.errors import InvalidName
 from localchat.domain.names import UserName
 from localchat.ports.discovery import ServerDirectory, ServerEntry, ServerListing
-from localchat.ports.session import ConnectTarget
+from localchat.ports.session import ConnectTarget, address_key
 
 Field = Literal["host", "port", "name", "password"]
 
@@ -62,10 +62,10 @@ def server_rows(
 ) -> tuple[ServerRow, ...]:
     """Servers found first; then those used before that are not found now."""
     rows = [ServerRow(text=describe(e, found=True), entry=e, found=True) for e in found]
-    seen = {_key(e.host, e.port) for e in found}
+    seen = {address_key(e.host, e.port) for e in found}
     for entry in remembered:
-        if _key(entry.host, entry.port) not in seen:
-            seen.add(_key(entry.host, entry.port))
+        if address_key(entry.host, entry.port) not in seen:
+            seen.add(address_key(entry.host, entry.port))
             rows.append(ServerRow(text=describe(entry, found=False), entry=entry, found=False))
     return tuple(rows)
 
@@ -77,10 +77,6 @@ def discovery_note(listing: ServerListing | None) -> str:
     if listing.problem is not None:
         return f"Cannot look for servers on your network ({listing.problem}). Type the address."
     return LOOKING if listing.searching else NOTHING_FOUND
-
-
-def _key(host: str, port: int | str) -> tuple[str, str]:
-    return host.strip().strip("[]").lower(), str(port).strip()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -161,7 +157,7 @@ class ConnectPresenter:
             message, field = problem
             self._show(dataclasses.replace(typed, error=message, focus=field))
             return
-        picked = self._listed(host, port)
+        picked = self._listed(host, int(port))
         target = ConnectTarget(
             host=host,
             port=int(port),
@@ -207,11 +203,11 @@ class ConnectPresenter:
         if rows != self.form.servers or note != self.form.discovery:
             self._show(dataclasses.replace(self.form, servers=rows, discovery=note))
 
-    def _listed(self, host: str, port: str) -> ServerEntry | None:
+    def _listed(self, host: str, port: int) -> ServerEntry | None:
         """The listed server at this address (found ones first), if any."""
-        key = _key(host, port)
+        key = address_key(host, port)
         for row in self.form.servers:
-            if _key(row.entry.host, row.entry.port) == key:
+            if address_key(row.entry.host, row.entry.port) == key:
                 return row.entry
         return None
 

@@ -18,7 +18,6 @@ either.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from pathlib import Path
 import platformdirs
 
 from localchat.adapters.tls.fingerprint import Fingerprint, InvalidFingerprint
+from localchat.ports.session import address_key, host_port
 
 FILE_NAME = "known_servers"
 HEADER = (
@@ -60,7 +60,7 @@ class ServerAddress:
 
     @classmethod
     def of(cls, host: str, port: int) -> ServerAddress:
-        return cls(host.strip().strip("[]").lower(), port)
+        return cls(*address_key(host, port))
 
     @classmethod
     def parse(cls, text: str) -> ServerAddress:
@@ -73,11 +73,7 @@ class ServerAddress:
         return cls.of(host, int(port))
 
     def __str__(self) -> str:
-        try:
-            is_v6 = ipaddress.ip_address(self.host).version == 6
-        except ValueError:
-            is_v6 = False
-        return f"[{self.host}]:{self.port}" if is_v6 else f"{self.host}:{self.port}"
+        return host_port(self.host, self.port)
 
 
 class KnownServers:
