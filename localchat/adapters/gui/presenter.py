@@ -43,6 +43,7 @@ from localchat.adapters.gui.formatting import (
 from localchat.adapters.gui.outbox import Outbox, OutboxEntry, Request, RequestLog
 from localchat.adapters.gui.preferences import LastConnection, PreferenceStore, with_recent
 from localchat.adapters.gui.trust import Alert, Question
+from localchat.adapters.tls.known_servers import forget_command
 from localchat.domain.commands import (
     FetchHistory,
     JoinRoom,
@@ -461,7 +462,7 @@ class ChatPresenter:
                 )
                 self._stop(
                     f"Refused: the certificate of {event.address} has changed. If the operator "
-                    f"confirms it, run: {trust.forget_command(event.address)}"
+                    f"confirms it, run: {forget_command(event.address)}"
                 )
             case UnencryptedServerReached():
                 self._unencrypted(event)
@@ -567,7 +568,7 @@ class ChatPresenter:
             self._view.show_alert(trust.encryption_dropped(event.address, event.pinned))
             self._stop(
                 f"Refused: {event.address} no longer encrypts. If the operator confirms it, "
-                f"run: {trust.forget_command(event.address)}"
+                f"run: {forget_command(event.address)}"
             )
             return
         target = self._target

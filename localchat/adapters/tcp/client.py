@@ -39,7 +39,7 @@ from typing import Any
 
 from localchat.adapters.tls.channel import TlsChannel, client_context, looks_like_tls
 from localchat.adapters.tls.fingerprint import Fingerprint
-from localchat.adapters.tls.known_servers import KnownServers, ServerAddress
+from localchat.adapters.tls.known_servers import KnownServers, ServerAddress, forget_command
 from localchat.adapters.wire import packets as p
 from localchat.adapters.wire.errors import ProtocolError
 from localchat.adapters.wire.framing import FrameDecoder
@@ -137,10 +137,10 @@ class ServerIdentityChanged(UntrustedServer):
         self, address: ServerAddress, pinned: Fingerprint, fingerprint: Fingerprint
     ) -> None:
         super().__init__(
-            f"WARNING: THE CERTIFICATE OF THE SERVER AT {address} HAS CHANGED. Someone may be "
-            f"intercepting this connection, or the server got a new certificate. Trusted: "
-            f"{pinned}; presented now: {fingerprint}. Not connecting. If the operator confirms "
-            f"the new certificate, run: localchat trust {address} --forget",
+            f"WARNING: this is NOT the certificate pinned for {address}: its certificate HAS "
+            "CHANGED. Someone may be intercepting this connection, or the server got a new "
+            f"certificate. Trusted: {pinned}; presented now: {fingerprint}. Refused. If the "
+            f"operator confirms the new certificate, run: {forget_command(address)}",
             address,
             fingerprint,
         )

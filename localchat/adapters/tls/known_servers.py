@@ -28,11 +28,18 @@ from localchat.adapters.tls.fingerprint import Fingerprint, InvalidFingerprint
 from localchat.ports.session import address_key, host_port
 
 FILE_NAME = "known_servers"
+
+
+def forget_command(address: ServerAddress | str) -> str:
+    """The command that drops what is recorded for ``address`` (said by every refusal)."""
+    return f"localchat trust {address} --forget"
+
+
 HEADER = (
     "# LocalChat: pinned server certificates (trust on first use, like ssh known_hosts).\n"
     "# One 'HOST:PORT SHA256:...' per line ('HOST:PORT unencrypted': a server without TLS\n"
     "# you agreed to use). To trust a server's new certificate, delete its line or run:\n"
-    "# localchat trust HOST:PORT --forget\n"
+    f"# {forget_command('HOST:PORT')}\n"
 )
 UNENCRYPTED = "unencrypted"
 """The second field of a line for a server the person agreed to use without TLS."""
