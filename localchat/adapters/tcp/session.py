@@ -49,20 +49,11 @@ from localchat.adapters.tcp.client import (
     TlsTrust,
     UnknownServer,
 )
-from localchat.adapters.tcp.client_codec import UnreadablePacket, to_event
 from localchat.adapters.tls.fingerprint import Fingerprint, InvalidFingerprint
 from localchat.adapters.tls.known_servers import KnownServers
 from localchat.adapters.wire import packets as p
+from localchat.adapters.wire.client_events import UnreadablePacket, to_event, to_packet
 from localchat.adapters.wire.errors import ProtocolError, TlsRequired
-from localchat.domain.commands import (
-    FetchHistory,
-    JoinRoom,
-    LeaveRoom,
-    ListRooms,
-    ListUsers,
-    PostMessage,
-    SendDirect,
-)
 from localchat.domain.errors import AuthFailed, InvalidName, UnsupportedProtocol
 from localchat.domain.events import UserJoined, UserLeft, Welcomed
 from localchat.domain.names import LOBBY, name_key
@@ -137,27 +128,6 @@ def describe_network_error(error: BaseException, address: str) -> str:
     return f"The connection to {address} failed: {error}."
 
 
-def send_command(client: ChatClient, command: ClientCommand) -> None:
-    """Put one command on the wire; raises :class:`ClientError` if the connection is gone."""
-    match command:
-        case PostMessage(text=text, room=room):
-            client.say(text, room.canonical)
-        case SendDirect(to=to, text=text):
-            client.direct(to, text)
-        case JoinRoom(room=room):
-            client.join(room.canonical)
-        case LeaveRoom(room=room):
-            client.leave(room.canonical)
-        case ListUsers(room=room):
-            client.list_users(room.canonical)
-        case ListRooms():
-            client.list_rooms()
-        case FetchHistory(room=room, before=before, limit=limit):
-            client.history(room.canonical, before=before, limit=limit)
-        case _:  # pragma: no cover - the union is exhaustive
-            raise AssertionError(f"unhandled command {command!r}")
-
-
 class TcpChatSession:
     """See the module docstring. Create, :meth:`start`, then :meth:`send` and :meth:`close`."""
 
@@ -198,7 +168,7 @@ class TcpChatSession:
         if client is None:
             return False
         try:
-            send_command(client, command)
+            client.send(to_packet(command))
         except ClientError:
             return False  # the network thread sees the break and reports it
         return True
