@@ -105,7 +105,7 @@ class ConnectView(Protocol):
     def close(self) -> None: ...
 
 
-NAME_RULE = "a name is 1 to 32 letters, digits, '_', '-' or '.'"
+NAME_REFUSED = f"That name cannot be used: {InvalidName.default_message}"
 
 
 class ConnectPresenter:
@@ -243,5 +243,5 @@ class ConnectPresenter:
         except InvalidName:
             if not name:
                 return "Type the name others will see you as", "name"
-            return f"That name cannot be used: {NAME_RULE}", "name"
+            return NAME_REFUSED, "name"
         return None

@@ -30,7 +30,7 @@ from datetime import datetime, tzinfo
 from typing import Protocol
 
 from localchat.adapters.gui import slash, trust
-from localchat.adapters.gui.connect import ConnectForm, ConnectPresenter, Field
+from localchat.adapters.gui.connect import NAME_REFUSED, ConnectForm, ConnectPresenter, Field
 from localchat.adapters.gui.formatting import (
     LineKind,
     LogLine,
@@ -53,7 +53,19 @@ from localchat.domain.commands import (
     PostMessage,
     SendDirect,
 )
-from localchat.domain.errors import InvalidRoom, InvalidText
+from localchat.domain.errors import (
+    AlreadyInRoom,
+    AuthFailed,
+    InvalidName,
+    InvalidRoom,
+    InvalidText,
+    NameTaken,
+    NoSuchRoom,
+    NoSuchUser,
+    NotInRoom,
+    ServerFull,
+    UnsupportedProtocol,
+)
 from localchat.domain.events import (
     CommandRejected,
     DirectSent,
@@ -246,10 +258,11 @@ def direct_key(name: str) -> str:
 
 
 FRIENDLY_REFUSALS = {
-    "name_taken": "That name is taken — choose another",
-    "invalid_name": "That name cannot be used: a name is 1 to 32 letters, digits, '_', '-' or '.'",
-    "server_full": "The server is full — try again later",
-    "unsupported_protocol": "This server speaks another version of the LocalChat protocol",
+    NameTaken.code: "That name is taken — choose another",
+    InvalidName.code: NAME_REFUSED,
+    ServerFull.code: "The server is full — try again later",
+    UnsupportedProtocol.code: "This server speaks another version of the LocalChat protocol",
+    # the connection's own codes (the presenter knows no wire module): literal
     "shutting_down": "The server is shutting down or restarting",
     "timeout": "The server dropped the connection after a silence",
     "slow_consumer": "The connection was too slow to keep up with the chat",
@@ -520,7 +533,7 @@ class ChatPresenter:
             conversation.loading_older = False
         self._show_outbox()
         reason = FRIENDLY_REFUSALS.get(event.code or "", event.reason)
-        if event.code == "name_taken" and event.retry_in is not None:
+        if event.code == NameTaken.code and event.retry_in is not None:
             reason = "the server still holds your name from the lost connection"
         if event.retry_in is None:
             self._gave_up(event, reason)
@@ -536,9 +549,9 @@ class ChatPresenter:
         """The session stopped trying: the person must choose (another name, a password)."""
         focus: Field = "host"
         ask_password = False
-        if event.code in ("name_taken", "invalid_name"):
+        if event.code in (NameTaken.code, InvalidName.code):
             focus = "name"
-        elif event.code == "auth_failed":
+        elif event.code == AuthFailed.code:
             focus, ask_password = "password", True
             given = self._target is not None and self._target.password is not None
             reason = "Wrong password — try again" if given else "This server needs a password"
@@ -806,15 +819,15 @@ class ChatPresenter:
         command = request.command if request is not None else None
         detail = event.message[:1].upper() + event.message[1:]
         match command, event.code:
-            case SendDirect(to=to, text=text), "no_such_user":
+            case SendDirect(to=to, text=text), NoSuchUser.code:
                 return f"Not delivered: nobody called {to} is online. ({_quote(text)})"
-            case PostMessage(room=room, text=text), "not_in_room":
+            case PostMessage(room=room, text=text), NotInRoom.code:
                 return f"Not sent: you are not in {room}. ({_quote(text)})"
             case PostMessage(text=text) | SendDirect(text=text), _:
                 return f"Not sent: {detail}. ({_quote(text)})"
-            case JoinRoom(room=room), "already_in_room":
+            case JoinRoom(room=room), AlreadyInRoom.code:
                 return f"You are already in {room}"
-            case ListUsers(room=room), "no_such_room":
+            case ListUsers(room=room), NoSuchRoom.code:
                 return f"There is no room {room}"
         return f"{detail}"
 

@@ -41,16 +41,17 @@ from localchat.adapters.tls.channel import TlsChannel, client_context, looks_lik
 from localchat.adapters.tls.fingerprint import Fingerprint
 from localchat.adapters.tls.known_servers import KnownServers, ServerAddress, forget_command
 from localchat.adapters.wire import packets as p
-from localchat.adapters.wire.errors import ProtocolError
+from localchat.adapters.wire.errors import ProtocolError, ShuttingDown
 from localchat.adapters.wire.framing import FrameDecoder
 from localchat.adapters.wire.schema import ServerPacket, encode_packet, parse_server_packet
+from localchat.domain.errors import ServerFull
 
 PROTOCOL_VERSION = 1
 CLIENT_MAX_FRAME_BYTES = 16 * 1024 * 1024
 """Server frames up to this size are accepted (user lists of big rooms exceed 64 KiB)."""
 PLAIN_ANSWER_SECONDS = 1.0
 """How long to wait for the rest of a plain-text answer to our TLS ClientHello."""
-REFUSALS_WITHOUT_TLS = frozenset({"server_full", "shutting_down"})
+REFUSALS_WITHOUT_TLS = frozenset({ServerFull.code, ShuttingDown.code})
 """Codes a TLS server may send in plain text before any handshake (no room for one)."""
 
 _Selector = getattr(selectors, "PollSelector", selectors.SelectSelector)

@@ -54,7 +54,7 @@ from localchat.adapters.tls.known_servers import KnownServers
 from localchat.adapters.wire import packets as p
 from localchat.adapters.wire.client_events import UnreadablePacket, to_event, to_packet
 from localchat.adapters.wire.errors import ProtocolError, TlsRequired
-from localchat.domain.errors import AuthFailed, InvalidName, UnsupportedProtocol
+from localchat.domain.errors import AuthFailed, InvalidName, NameTaken, UnsupportedProtocol
 from localchat.domain.events import UserJoined, UserLeft, Welcomed
 from localchat.domain.names import LOBBY, name_key
 from localchat.ports.session import (
@@ -215,7 +215,7 @@ class TcpChatSession:
                 return  # the person decides; a new session applies the answer
             except ServerRefused as refusal:
                 drop = ConnectionDropped(reason=refusal.message, code=refusal.code)
-                name_taken = name_taken + 1 if refusal.code == "name_taken" else 0
+                name_taken = name_taken + 1 if refusal.code == NameTaken.code else 0
                 give_up = (
                     give_up or refusal.code in GIVE_UP_CODES or name_taken > NAME_TAKEN_RETRIES
                 )
