@@ -33,7 +33,7 @@ from localchat.adapters.tls.known_servers import (
 from localchat.app.bootstrap import build_advertiser, server_name
 from localchat.app.server import LocalChatServer
 from localchat.app.settings import Settings
-from localchat.ports.discovery import DiscoveredServer
+from localchat.ports.discovery import NOTHING_FOUND_REASONS, DiscoveredServer
 
 EXIT_USAGE = 2
 EXIT_MISMATCH = 1
@@ -106,9 +106,8 @@ def trust(
 
 
 NOTHING_FOUND = (
-    "no LocalChat server found. Servers may be on another subnet or behind a VPN, the network "
-    "may block multicast (mDNS), or they run with --no-advertise. You can still connect by "
-    "address (HOST:PORT)."
+    f"no LocalChat server found. {NOTHING_FOUND_REASONS} You can still connect by address "
+    "(HOST:PORT)."
 )
 
 

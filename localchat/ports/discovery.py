@@ -18,6 +18,12 @@ from typing import Protocol
 
 from localchat.ports.session import DEFAULT_PORT, host_port
 
+NOTHING_FOUND_REASONS = (
+    "That happens when the network blocks multicast (mDNS), when the server is on another "
+    "subnet or behind a VPN, or when it runs with --no-advertise."
+)
+"""Why looking on the local network may find nothing, for every client that looks."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DiscoveredServer:

@@ -19,16 +19,19 @@ from typing import Literal, Protocol
 
 from localchat.domain.errors import InvalidName
 from localchat.domain.names import UserName
-from localchat.ports.discovery import ServerDirectory, ServerEntry, ServerListing
+from localchat.ports.discovery import (
+    NOTHING_FOUND_REASONS,
+    ServerDirectory,
+    ServerEntry,
+    ServerListing,
+)
 from localchat.ports.session import ConnectTarget, address_key
 
 Field = Literal["host", "port", "name", "password"]
 
 LOOKING = "Looking for servers on your network…"
 NOTHING_FOUND = (
-    "No server found on your network. That happens when the network blocks multicast "
-    "(mDNS), when the server is on another subnet or behind a VPN, or when it runs with "
-    "--no-advertise. Type its address and port below."
+    f"No server found on your network. {NOTHING_FOUND_REASONS} Type its address and port below."
 )
 
 
