@@ -25,9 +25,16 @@ from localchat.ports.discovery import (
     ServerEntry,
     ServerListing,
 )
-from localchat.ports.session import ConnectTarget, address_key
+from localchat.ports.session import DEFAULT_PORT, ConnectTarget, address_key
 
 Field = Literal["host", "port", "name", "password"]
+FIELD_LABELS: dict[Field, str] = {
+    "host": "Server address",
+    "port": "Port",
+    "name": "Your name",
+    "password": "Password",
+}
+"""What each field is called, in every view (in this order)."""
 
 LOOKING = "Looking for servers on your network…"
 NOTHING_FOUND = (
@@ -87,7 +94,7 @@ class ConnectForm:
     """Everything the dialog shows. ``port`` is text: it is shown as typed."""
 
     host: str = ""
-    port: str = "5050"
+    port: str = str(DEFAULT_PORT)
     name: str = ""
     ask_password: bool = False
     """The server wants a password: show the (masked) password field."""
@@ -240,7 +247,7 @@ class ConnectPresenter:
         if not host or any(char.isspace() for char in host):
             return "Type the server's address, e.g. 192.168.1.20 or chat.local", "host"
         if not port.isascii() or not port.isdigit() or not 1 <= int(port) <= 65535:
-            return "The port is a number from 1 to 65535 (LocalChat uses 5050)", "port"
+            return f"The port is a number from 1 to 65535 (LocalChat uses {DEFAULT_PORT})", "port"
         try:
             UserName.parse(name)
         except InvalidName:

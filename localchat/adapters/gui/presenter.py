@@ -196,7 +196,7 @@ class ChatIntents(Protocol):
     @property
     def awaiting_answers(self) -> bool: ...
 
-    def pump(self, limit: int = EVENTS_PER_PUMP) -> int: ...
+    def pump(self, limit: int = EVENTS_PER_PUMP) -> bool: ...
 
     def submit(self, text: str) -> None: ...
 
@@ -420,8 +420,8 @@ class ChatPresenter:
         """Queue a session event; safe from any thread (the session's listener)."""
         self._inbox.put((self._generation if generation is None else generation, event))
 
-    def pump(self, limit: int = EVENTS_PER_PUMP) -> int:
-        """Handle queued events (view thread); returns how many were taken."""
+    def pump(self, limit: int = EVENTS_PER_PUMP) -> bool:
+        """Handle up to ``limit`` queued events (view thread); True if more are waiting."""
         events: list[SessionEvent] = []
         while len(events) < limit:
             try:
@@ -432,7 +432,7 @@ class ChatPresenter:
                 events.append(event)
         if events:
             self.handle(events)
-        return len(events)
+        return not self._inbox.empty()
 
     def handle(self, events: Sequence[SessionEvent]) -> None:
         """Apply events in order, then flush the new log lines (view thread)."""

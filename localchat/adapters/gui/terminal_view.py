@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Sequence
 from typing import TextIO
 
-from localchat.adapters.gui.connect import ConnectForm, ConnectPresenter, Field
+from localchat.adapters.gui.connect import FIELD_LABELS, ConnectForm, ConnectPresenter, Field
 from localchat.adapters.gui.formatting import LineKind, LogLine
 from localchat.adapters.gui.presenter import ChatIntents, RoomItem
 from localchat.adapters.gui.trust import Alert, Question
@@ -39,12 +39,6 @@ CONNECT_WAIT_SECONDS = 15.0
 """At the end of input, how long to wait for a first connection still being made."""
 
 _MARKS = {LineKind.SYSTEM: "*", LineKind.ERROR: "!"}
-_PROMPTS: dict[Field, str] = {
-    "host": "Server address",
-    "port": "Port",
-    "name": "Your name",
-    "password": "Password",
-}
 
 
 class _TerminalDialog:
@@ -137,7 +131,7 @@ class _TerminalDialog:
         field = self._fields[0]
         default = "" if field == "password" else self._answers[field]
         hint = f" [{default}]" if default else ""
-        self._print(f"{_PROMPTS[field]}{hint}:")
+        self._print(f"{FIELD_LABELS[field]}{hint}:")
 
     def _print(self, text: str) -> None:
         self._out.write(text + "\n")
