@@ -82,6 +82,8 @@ class _Log:
             cursor="arrow",
         )
         self.view = view
+        self.colour_tags: set[str] = set()
+        """The name-colour tags configured in this log so far."""
         self.follow = True
         """Keep the newest line in view (until the person scrolls up)."""
         self.text.bind("<Configure>", lambda e: self.show_end(), add=True)
@@ -679,11 +681,13 @@ class TkChatView:
 
     def _insert(self, key: str, index: str, lines: Sequence[LogLine]) -> int:
         """Insert lines at ``index`` in one call; returns how many text lines were added."""
-        text = self._logs[key].text
+        log = self._logs[key]
+        text = log.text
         args: list[Any] = []
         added = 0
         for line in lines:
-            if line.colour and "c" + line.colour not in text.tag_names():
+            if line.colour and "c" + line.colour not in log.colour_tags:
+                log.colour_tags.add("c" + line.colour)
                 text.tag_configure(
                     "c" + line.colour, foreground=line.colour, font=self.fonts["bold"]
                 )
