@@ -98,7 +98,8 @@ from localchat.ports.session import (
 
 APP_NAME = "LocalChat"
 MAX_LOG_LINES = 3000
-"""Lines a conversation's log keeps; older ones are dropped (views enforce it on insert)."""
+"""Lines of text a conversation's log keeps (:attr:`LogLine.height`); older ones are dropped
+(views enforce it on insert)."""
 HISTORY_PAGE = 50
 RECALL_LINES = 500
 """Typed lines that Up can bring back."""
@@ -241,6 +242,11 @@ class Conversation:
     active: bool = True
     """Still a member (a room the person left stays open only if it is the last tab)."""
     lines: int = 0
+    """Lines of text in the view's log (:attr:`LogLine.height`), at most ``MAX_LOG_LINES``."""
+
+    def grew(self, lines: Sequence[LogLine]) -> None:
+        """Count lines added to the log (the view drops the oldest beyond the cap)."""
+        self.lines = min(MAX_LOG_LINES, self.lines + sum(line.height for line in lines))
 
     @property
     def label(self) -> str:
@@ -287,7 +293,6 @@ class ChatPresenter:
         trust: ServerTrust | None = None,
         fallback_password: str | None = None,
         zone: tzinfo | None = None,
-        max_log_lines: int = MAX_LOG_LINES,
     ) -> None:
         self._view = view
         self._open_session = open_session
@@ -297,7 +302,6 @@ class ChatPresenter:
         self._trust = trust
         self._fallback_password = fallback_password
         self._zone = zone
-        self._max_log_lines = max_log_lines
         self._inbox: queue.SimpleQueue[tuple[int, SessionEvent]] = queue.SimpleQueue()
         self._generation = 0
         self._session: ChatSession | None = None
@@ -787,7 +791,7 @@ class ChatPresenter:
         newer = [m for m in messages if newest is None or m.seq > newest]
         if older:
             lines = [self._history_line(m) for m in older]
-            conversation.lines += len(lines)
+            conversation.grew(lines)
             self._flush_lines()  # keep the order: pending appends first
             self._view.prepend_lines(conversation.key, lines)
             conversation.oldest_seq = older[0].seq
@@ -983,7 +987,7 @@ class ChatPresenter:
             or conversation.loading_older
             or conversation.complete
             or conversation.oldest_seq is None
-            or conversation.lines >= self._max_log_lines
+            or conversation.lines >= MAX_LOG_LINES
         ):
             return
         command = FetchHistory(
@@ -1201,7 +1205,7 @@ class ChatPresenter:
         self._pending.setdefault(key, []).append(line)
         conversation = self._conversations.get(key)
         if conversation is not None:
-            conversation.lines = min(self._max_log_lines, conversation.lines + 1)
+            conversation.grew((line,))
 
     def _flush_lines(self) -> None:
         pending, self._pending = self._pending, {}

@@ -692,7 +692,7 @@ class TkChatView:
                     "c" + line.colour, foreground=line.colour, font=self.fonts["bold"]
                 )
             args += self._line_args(line)
-            added += 1 + line.text.count("\n")
+            added += line.height
         text.configure(state="normal")
         text.insert(index, *args)
         return added
