@@ -88,7 +88,6 @@ class ConnectionDropped:
     reason: str
     code: str | None = None
     retry_in: float | None = None
-    attempt: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -310,7 +310,8 @@ class ChatPresenter:
         self._dialog: ConnectPresenter | None = None
         self._me = ""
         self._welcomed = False
-        """The current session has been welcomed at least once."""
+        """The current session has been welcomed: its server is remembered in the preferences
+        (once per session, not at every reconnect: a disk write on the view's thread)."""
         self._chat_shown = False
         self._online = False
         self._dropped_notice = False
@@ -403,7 +404,7 @@ class ChatPresenter:
         carried = tuple(
             c.key
             for c in self._conversations.values()
-            if c.is_room and c.active and c.key != "#lobby"
+            if c.is_room and c.active and c.key != LOBBY.canonical
         )
         target = dataclasses.replace(target, rooms=carried)
         self._target = target
@@ -473,7 +474,6 @@ class ChatPresenter:
             case UnknownCertificatePresented():
                 self._certificate_unknown(event)
             case CertificateChanged():
-                self._session = None
                 self._view.show_alert(
                     trust.certificate_changed(event.address, event.pinned, event.presented)
                 )
@@ -485,9 +485,7 @@ class ChatPresenter:
                 self._unencrypted(event)
 
     def _welcomed_event(self, event: Welcomed) -> None:
-        reconnected = self._welcomed or bool(self._conversations)
         self._me = event.name
-        self._welcomed = True
         self._online = True
         self._requests.clear()
         self._max_text_chars = event.max_text_chars
@@ -497,16 +495,11 @@ class ChatPresenter:
         if not self._chat_shown:
             self._chat_shown = True
             self._view.show_chat()
-        if self._target is not None and self._preferences is not None:
-            t = self._target
-            recent = with_recent(
-                self._recent_servers(), ServerEntry(label=t.label, host=t.host, port=t.port)
-            )
-            self._preferences.save(
-                LastConnection(host=t.host, port=t.port, name=event.name, recent=recent)
-            )
+        if not self._welcomed:
+            self._welcomed = True
+            self._remember_server(event.name)
         self._view.set_banner(None)
-        if reconnected and self._dropped_notice:
+        if self._dropped_notice:
             for conversation in self._conversations.values():
                 self._system(conversation.key, "Reconnected.")
         self._dropped_notice = False
@@ -527,6 +520,16 @@ class ChatPresenter:
         self._update_title()
         self._request(ListRooms())
         self._send_outbox()
+
+    def _remember_server(self, name: str) -> None:
+        """Save the server and name that worked, for the next connect dialog."""
+        if self._target is None or self._preferences is None:
+            return
+        t = self._target
+        recent = with_recent(
+            self._recent_servers(), ServerEntry(label=t.label, host=t.host, port=t.port)
+        )
+        self._preferences.save(LastConnection(host=t.host, port=t.port, name=name, recent=recent))
 
     def _dropped(self, event: ConnectionDropped) -> None:
         was_online = self._online
@@ -581,7 +584,6 @@ class ChatPresenter:
 
     def _unencrypted(self, event: UnencryptedServerReached) -> None:
         if event.pinned is not None:  # it encrypted before: a downgrade, never accepted
-            self._session = None
             self._view.show_alert(trust.encryption_dropped(event.address, event.pinned))
             self._stop(
                 f"Refused: {event.address} no longer encrypts. If the operator confirms it, "

@@ -53,10 +53,6 @@ class _TerminalDialog:
         self.closed = False
 
     @property
-    def busy(self) -> bool:
-        return self._form.busy
-
-    @property
     def wants_input(self) -> bool:
         return not self.closed and not self._form.busy and bool(self._fields)
 
@@ -154,7 +150,6 @@ class TerminalChatView:
         self._selected: str | None = None
         self._banner: str | None = None
         self._outbox: list[str] = []
-        self._titles: dict[str, str] = {}
         self._question: Question | None = None
 
     # -- running --------------------------------------------------------------------------------
@@ -237,10 +232,10 @@ class TerminalChatView:
         self._closed = True
 
     def add_conversation(self, key: str, label: str) -> None:
-        self._titles[key] = label
+        pass  # every line names its conversation
 
     def remove_conversation(self, key: str) -> None:
-        self._titles.pop(key, None)
+        pass
 
     def select_conversation(self, key: str) -> None:
         if key != self._selected:
@@ -248,7 +243,7 @@ class TerminalChatView:
             self._print(f"--- now talking in {key} ---")
 
     def set_conversation_label(self, key: str, label: str) -> None:
-        self._titles[key] = label
+        pass  # no tabs: unread counts show in a window only
 
     def append_lines(self, key: str, lines: Sequence[LogLine]) -> None:
         for line in lines:

@@ -232,7 +232,7 @@ class TcpChatSession:
                 return
             delay = self._backoff.delay(attempt)
             attempt += 1
-            self._emit(dataclasses.replace(drop, retry_in=delay, attempt=attempt))
+            self._emit(dataclasses.replace(drop, retry_in=delay))
             if self._stopping.wait(delay):
                 return
 
