@@ -474,12 +474,10 @@ class ChatPresenter:
             case UnknownCertificatePresented():
                 self._certificate_unknown(event)
             case CertificateChanged():
-                self._view.show_alert(
-                    trust.certificate_changed(event.address, event.pinned, event.presented)
-                )
-                self._stop(
-                    f"Refused: the certificate of {event.address} has changed. If the operator "
-                    f"confirms it, run: {forget_command(event.address)}"
+                self._refuse(
+                    trust.certificate_changed(event.address, event.pinned, event.presented),
+                    f"the certificate of {event.address} has changed",
+                    event.address,
                 )
             case UnencryptedServerReached():
                 self._unencrypted(event)
@@ -500,8 +498,7 @@ class ChatPresenter:
             self._remember_server(event.name)
         self._view.set_banner(None)
         if self._dropped_notice:
-            for conversation in self._conversations.values():
-                self._system(conversation.key, "Reconnected.")
+            self._tell_everywhere("Reconnected.")
         self._dropped_notice = False
         first_time = LOBBY.canonical not in self._conversations
         lobby = self._ensure_room(LOBBY)
@@ -549,8 +546,7 @@ class ChatPresenter:
         self._view.set_banner(f"{BANNER_RECONNECTING} ({reason}; next try in {seconds} s)")
         if was_online and not self._dropped_notice:
             self._dropped_notice = True
-            for conversation in self._conversations.values():
-                self._system(conversation.key, f"Disconnected: {reason}", LineKind.ERROR)
+            self._tell_everywhere(f"Disconnected: {reason}", LineKind.ERROR)
 
     def _gave_up(self, event: ConnectionDropped, reason: str) -> None:
         """The session stopped trying: the person must choose (another name, a password)."""
@@ -569,8 +565,7 @@ class ChatPresenter:
         self._session = None
         if self._chat_shown:
             self._view.set_banner(f"Disconnected: {reason}")
-            for conversation in self._conversations.values():
-                self._system(conversation.key, f"Disconnected: {reason}", LineKind.ERROR)
+            self._tell_everywhere(f"Disconnected: {reason}", LineKind.ERROR)
         self._open_dialog(self._form, reason, focus, ask_password)
 
     # -- trust ----------------------------------------------------------------------------------
@@ -584,10 +579,10 @@ class ChatPresenter:
 
     def _unencrypted(self, event: UnencryptedServerReached) -> None:
         if event.pinned is not None:  # it encrypted before: a downgrade, never accepted
-            self._view.show_alert(trust.encryption_dropped(event.address, event.pinned))
-            self._stop(
-                f"Refused: {event.address} no longer encrypts. If the operator confirms it, "
-                f"run: {forget_command(event.address)}"
+            self._refuse(
+                trust.encryption_dropped(event.address, event.pinned),
+                f"{event.address} no longer encrypts",
+                event.address,
             )
             return
         target = self._target
@@ -600,6 +595,11 @@ class ChatPresenter:
             on_yes=lambda trusted: trusted.allow_unencrypted(event.address),
             declined=f"Not connected: {event.address} does not encrypt",
         )
+
+    def _refuse(self, alert: Alert, what: str, address: str) -> None:
+        """A trusted server is not what it was: say so loudly, and how to undo the trust."""
+        self._view.show_alert(alert)
+        self._stop(f"Refused: {what}. If the operator confirms it, run: {forget_command(address)}")
 
     def _ask(
         self, question: Question, *, on_yes: Callable[[ServerTrust], None], declined: str
@@ -810,9 +810,7 @@ class ChatPresenter:
         request = self._requests.reject()
         where = (request.conversation if request else None) or self._selected
         message = self._explain(event, request)
-        if request is not None and request.entry is not None:
-            self._outbox.settle(request.entry)
-            self._show_outbox()
+        self._settle_request(request)
         if request is not None and isinstance(request.command, FetchHistory):
             conversation = self._conversations.get(request.conversation or "")
             if conversation is not None:
@@ -932,10 +930,7 @@ class ChatPresenter:
                     return self._error_here(f"{target!r} is not a room name")
                 return self._request(LeaveRoom(room=room), conversation=self._selected, needed=True)
             return self._error_here(f"No open conversation called {target}")
-        if not conversation.is_room:
-            self._close_conversation(conversation, "")
-            return True
-        if not conversation.active:
+        if not conversation.is_room or not conversation.active:
             self._close_conversation(conversation, "")
             return True
         room = RoomName.parse(conversation.key)
@@ -1071,7 +1066,11 @@ class ChatPresenter:
         self._show_outbox()
 
     def _settle(self, matches: Callable[[ClientCommand], bool]) -> None:
-        request = self._requests.answer(matches)
+        """The server echoed a line the person typed: it leaves the outbox."""
+        self._settle_request(self._requests.answer(matches))
+
+    def _settle_request(self, request: Request | None) -> None:
+        """An answered (or rejected) request: a typed line it carried leaves the outbox."""
         if request is not None and request.entry is not None:
             self._outbox.settle(request.entry)
             self._show_outbox()
@@ -1202,6 +1201,11 @@ class ChatPresenter:
         self, key: str, text: str, kind: LineKind = LineKind.SYSTEM, at: datetime | None = None
     ) -> None:
         self._add(key, LogLine(kind=kind, time=self._time(at), spans=(Span(text=text),)))
+
+    def _tell_everywhere(self, text: str, kind: LineKind = LineKind.SYSTEM) -> None:
+        """News about the connection, in every open conversation."""
+        for conversation in self._conversations.values():
+            self._system(conversation.key, text, kind)
 
     def _add(self, key: str, line: LogLine) -> None:
         self._pending.setdefault(key, []).append(line)
