@@ -162,16 +162,16 @@ class ConnectPresenter:
             return
         host, port, name = host.strip(), port.strip(), name.strip()
         typed = dataclasses.replace(self.form, host=host, port=port, name=name, status="")
-        problem = self._check(host, port, name)
-        if problem is not None:
-            message, field = problem
+        checked = self._check(host, port, name)
+        if not isinstance(checked, UserName):
+            message, field = checked
             self._show(dataclasses.replace(typed, error=message, focus=field))
             return
         picked = self._listed(host, int(port))
         target = ConnectTarget(
             host=host,
             port=int(port),
-            name=UserName.parse(name).display,
+            name=checked.display,
             password=password or self._fallback_password,
             advertised_fingerprint=None if picked is None else picked.fingerprint,
             label="" if picked is None else picked.label,
@@ -198,10 +198,9 @@ class ConnectPresenter:
             )
 
     def server_activated(self, entry: ServerEntry, name: str, password: str = "") -> None:
-        """A double click on a listed server: connect to it with the name typed."""
-        if not self.form.busy:
-            self.server_chosen(entry)
-            self.submit(entry.host, str(entry.port), name, password)
+        """A double click on a listed server: connect to it with the name typed (the form
+        shows its address either way)."""
+        self.submit(entry.host, str(entry.port), name, password)
 
     def refresh(self) -> None:
         """Poll the directory (UI thread); redraw only when what is shown changed."""
@@ -243,15 +242,15 @@ class ConnectPresenter:
                 self._view.close()
 
     @staticmethod
-    def _check(host: str, port: str, name: str) -> tuple[str, Field] | None:
+    def _check(host: str, port: str, name: str) -> UserName | tuple[str, Field]:
+        """The name to register as, or what is wrong and the field to fix."""
         if not host or any(char.isspace() for char in host):
             return "Type the server's address, e.g. 192.168.1.20 or chat.local", "host"
         if not port.isascii() or not port.isdigit() or not 1 <= int(port) <= 65535:
             return f"The port is a number from 1 to 65535 (LocalChat uses {DEFAULT_PORT})", "port"
         try:
-            UserName.parse(name)
+            return UserName.parse(name)
         except InvalidName:
             if not name:
                 return "Type the name others will see you as", "name"
             return NAME_REFUSED, "name"
-        return None

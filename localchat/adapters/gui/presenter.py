@@ -228,7 +228,8 @@ class Conversation:
 
     key: str
     title: str
-    is_room: bool
+    room: RoomName | None = None
+    """The room, for a room's conversation; None for a direct conversation."""
     peer: str = ""
     """For a direct conversation: the other person's name as last seen."""
     members: list[str] = field(default_factory=list)
@@ -404,7 +405,7 @@ class ChatPresenter:
         carried = tuple(
             c.key
             for c in self._conversations.values()
-            if c.is_room and c.active and c.key != LOBBY.canonical
+            if c.room is not None and c.active and c.room != LOBBY
         )
         target = dataclasses.replace(target, rooms=carried)
         self._target = target
@@ -896,14 +897,12 @@ class ChatPresenter:
             return self._error_here("Not connected yet")
         if not self._text_ok(text):
             return False
-        if conversation.is_room:
+        if conversation.room is not None:
             if not conversation.active:
                 return self._error_here(
                     f"You are not in {conversation.key}: /join {conversation.key} to go back"
                 )
-            command: PostMessage | SendDirect = PostMessage(
-                text=text, room=RoomName.parse(conversation.key)
-            )
+            command: PostMessage | SendDirect = PostMessage(text=text, room=conversation.room)
         else:
             command = SendDirect(to=conversation.peer, text=text)
         self._queue_line(conversation.key, command)
@@ -930,16 +929,17 @@ class ChatPresenter:
                     return self._error_here(f"{target!r} is not a room name")
                 return self._request(LeaveRoom(room=room), conversation=self._selected, needed=True)
             return self._error_here(f"No open conversation called {target}")
-        if not conversation.is_room or not conversation.active:
+        if conversation.room is None or not conversation.active:
             self._close_conversation(conversation, "")
             return True
-        room = RoomName.parse(conversation.key)
-        return self._request(LeaveRoom(room=room), conversation=conversation.key, needed=True)
+        return self._request(
+            LeaveRoom(room=conversation.room), conversation=conversation.key, needed=True
+        )
 
     def _list_users(self, room: RoomName | None) -> bool:
         if room is None:
             current = self._conversations.get(self._selected or "")
-            room = RoomName.parse(current.key) if current is not None and current.is_room else LOBBY
+            room = current.room if current is not None and current.room is not None else LOBBY
         return self._request(
             ListUsers(room=room), conversation=self._selected, visible=True, needed=True
         )
@@ -979,7 +979,7 @@ class ChatPresenter:
         conversation = self._conversations.get(key)
         if (
             conversation is None
-            or not conversation.is_room
+            or conversation.room is None
             or not conversation.active
             or conversation.loading_older
             or conversation.complete
@@ -988,7 +988,7 @@ class ChatPresenter:
         ):
             return
         command = FetchHistory(
-            room=RoomName.parse(key), before=conversation.oldest_seq, limit=HISTORY_PAGE
+            room=conversation.room, before=conversation.oldest_seq, limit=HISTORY_PAGE
         )
         if self._request(command, conversation=key):
             conversation.loading_older = True
@@ -1094,7 +1094,7 @@ class ChatPresenter:
         key = room_key(room)
         conversation = self._conversations.get(key)
         if conversation is None:
-            conversation = Conversation(key=key, title=key, is_room=True)
+            conversation = Conversation(key=key, title=key, room=room)
             self._conversations[key] = conversation
             self._view.add_conversation(key, conversation.label)
             self._show_rooms()
@@ -1104,7 +1104,7 @@ class ChatPresenter:
         key = direct_key(name)
         conversation = self._conversations.get(key)
         if conversation is None:
-            conversation = Conversation(key=key, title="@" + name, is_room=False, peer=name)
+            conversation = Conversation(key=key, title="@" + name, peer=name)
             conversation.members = sorted({self._me, name} - {""}, key=sort_key)
             self._conversations[key] = conversation
             self._view.add_conversation(key, conversation.label)
@@ -1112,7 +1112,7 @@ class ChatPresenter:
 
     def _close_conversation(self, conversation: Conversation, notice: str) -> None:
         others = [key for key in self._conversations if key != conversation.key]
-        if conversation.is_room and not others:
+        if conversation.room is not None and not others:
             conversation.active = False
             conversation.members = []
             if notice:
@@ -1142,15 +1142,15 @@ class ChatPresenter:
     def _members_changed(self, conversation: Conversation) -> None:
         if conversation.key == self._selected:
             self._view.show_members(conversation.members)
-        if conversation.is_room:
+        if conversation.room is not None:
             self._show_rooms()
 
     def _show_rooms(self) -> None:
         rooms = dict(self._server_rooms)
         for c in self._conversations.values():
-            if c.is_room and c.active and c.members:
+            if c.room is not None and c.active and c.members:
                 rooms[c.key] = len(c.members)  # live, where we see the members
-            elif c.is_room and c.active:
+            elif c.room is not None and c.active:
                 rooms.setdefault(c.key, 0)
         items = []
         for room in sorted(rooms):
