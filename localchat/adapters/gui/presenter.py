@@ -16,15 +16,18 @@ It also keeps the "encrypted / NOT ENCRYPTED" indicator up to date.
 Threading: the session reports on its network thread through :meth:`ChatPresenter.post`,
 which only queues. Everything else, :meth:`ChatPresenter.pump` included, runs on the view's
 thread (the Tk main loop drains the queue with ``after``). Each pump handles a batch of
-events and then hands every conversation its new lines in one call, so a flood of messages
-costs one log insert per conversation per pump, not one per message.
+events, only noting what changed, and then draws it in one flush: every conversation gets its
+new lines in one call, and the member list, the room list, the tab labels, the title and the
+outbox are each drawn at most once. So a flood of messages, joins or echoes costs one redraw
+of each per pump, not one per event.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import enum
 import queue
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Protocol
@@ -106,6 +109,15 @@ RECALL_LINES = 500
 EVENTS_PER_PUMP = 500
 """At most this many events per pump, so the view stays responsive under a flood."""
 BANNER_RECONNECTING = "Disconnected — reconnecting…"
+
+
+class _Panel(enum.Enum):
+    """A part of the window the presenter redraws whole, at most once per flush."""
+
+    MEMBERS = "members"
+    ROOMS = "rooms"
+    TITLE = "title"
+    OUTBOX = "outbox"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -232,7 +244,8 @@ class Conversation:
     """The room, for a room's conversation; None for a direct conversation."""
     peer: str = ""
     """For a direct conversation: the other person's name as last seen."""
-    members: list[str] = field(default_factory=list)
+    members: dict[str, str] = field(default_factory=dict)
+    """Who is in it: display names by name key (sorted only when drawn)."""
     unread: int = 0
     mentioned: bool = False
     oldest_seq: int | None = None
@@ -248,6 +261,9 @@ class Conversation:
     def grew(self, lines: Sequence[LogLine]) -> None:
         """Count lines added to the log (the view drops the oldest beyond the cap)."""
         self.lines = min(MAX_LOG_LINES, self.lines + sum(line.height for line in lines))
+
+    def set_members(self, names: Iterable[str]) -> None:
+        self.members = {name_key(name): name for name in names}
 
     @property
     def label(self) -> str:
@@ -327,6 +343,10 @@ class ChatPresenter:
         self._focused = True
         self._unseen = 0
         self._pending: dict[str, list[LogLine]] = {}
+        """New log lines per conversation, handed to the view at the next flush."""
+        self._stale_labels: set[str] = set()
+        self._stale: set[_Panel] = set()
+        """What the next flush redraws (each at most once)."""
         self._closed = False
         self._opened: ConnectionOpened | None = None
         """How the current connection is protected (None: not reported)."""
@@ -355,11 +375,12 @@ class ChatPresenter:
     def start(self, target: ConnectTarget | None, form: ConnectForm) -> None:
         """Connect to ``target``, or open the dialog (pre-filled with ``form``) if None."""
         self._form = form
-        self._update_title()
+        self._stale.add(_Panel.TITLE)
         if target is None:
             self._open_dialog(form)
         else:
             self._connect(target)
+        self._flush()
 
     def quit(self) -> None:
         """Leave cleanly: ``bye`` to the server, then close the windows."""
@@ -441,12 +462,12 @@ class ChatPresenter:
         return not self._inbox.empty()
 
     def handle(self, events: Sequence[SessionEvent]) -> None:
-        """Apply events in order, then flush the new log lines (view thread)."""
+        """Apply events in order, then draw what changed (view thread)."""
         for event in events:
             if self._closed:
                 return
             self._handle(event)
-        self._flush_lines()
+        self._flush()
 
     def _handle(self, event: SessionEvent) -> None:
         match event:
@@ -510,12 +531,12 @@ class ChatPresenter:
                 f"Connected to {self._target.address} as {event.name}. Type /help for commands.",
             )
         self._announce_protection(lobby.key)
-        lobby.members = list(event.users)
+        lobby.set_members(event.users)
         if self._selected is None:
             self._select(lobby.key)
-        elif self._selected == lobby.key:
-            self._view.show_members(lobby.members)
-        self._update_title()
+        else:
+            self._members_changed(lobby)
+        self._stale.add(_Panel.TITLE)
         self._request(ListRooms())
         self._send_outbox()
 
@@ -536,7 +557,7 @@ class ChatPresenter:
         self._requests.clear()
         for conversation in self._conversations.values():
             conversation.loading_older = False
-        self._show_outbox()
+        self._stale.add(_Panel.OUTBOX)
         reason = FRIENDLY_REFUSALS.get(event.code or "", event.reason)
         if event.code == NameTaken.code and event.retry_in is not None:
             reason = "the server still holds your name from the lost connection"
@@ -633,7 +654,7 @@ class ChatPresenter:
             else:
                 if self._target is not None:
                     self._connect(self._target)
-        self._flush_lines()
+        self._flush()
 
     def _announce_protection(self, lobby: str) -> None:
         """After a welcome: the indicator, and a line in the lobby when it changed."""
@@ -717,8 +738,7 @@ class ChatPresenter:
         room = self._conversations.get(key)
         if room is None:
             return
-        if name_key(event.name) not in {name_key(n) for n in room.members}:
-            room.members = sorted([*room.members, event.name], key=sort_key)
+        room.members.setdefault(name_key(event.name), event.name)
         self._system(key, f"{event.name} joined {key}", at=event.at)
         self._members_changed(room)
 
@@ -733,9 +753,7 @@ class ChatPresenter:
             return
         if conversation is None:
             return
-        conversation.members = [
-            n for n in conversation.members if name_key(n) != name_key(event.name)
-        ]
+        conversation.members.pop(name_key(event.name), None)
         self._system(key, self._departure(event), at=event.at)
         self._members_changed(conversation)
 
@@ -754,7 +772,7 @@ class ChatPresenter:
         request = self._requests.answer(lambda c: isinstance(c, ListUsers) and c.room == event.room)
         conversation = self._conversations.get(room_key(event.room))
         if conversation is not None:
-            conversation.members = list(event.users)
+            conversation.set_members(event.users)
             self._members_changed(conversation)
         if request is not None and request.visible:
             where = request.conversation or self._selected
@@ -765,7 +783,7 @@ class ChatPresenter:
     def _rooms_listed(self, event: RoomsListed) -> None:
         request = self._requests.answer(lambda c: isinstance(c, ListRooms))
         self._server_rooms = {r.room.canonical: r.members for r in event.rooms}
-        self._show_rooms()
+        self._stale.add(_Panel.ROOMS)
         if request is not None and request.visible:
             where = request.conversation or self._selected
             if where is not None:
@@ -847,7 +865,7 @@ class ChatPresenter:
             self._remember(text)
         if self._do(intent):
             self._view.set_input("")
-        self._flush_lines()
+        self._flush()
 
     def _do(self, intent: slash.Intent) -> bool:
         """Carry out an intent; False keeps the input line as typed (nothing was done)."""
@@ -948,7 +966,7 @@ class ChatPresenter:
         """The Users button: the member list of the current room, printed into its log."""
         if not self._closed:
             self._list_users(None)
-            self._flush_lines()
+            self._flush()
 
     def add_room_clicked(self) -> None:
         """The "+" button: start a /join for the person to complete."""
@@ -958,6 +976,7 @@ class ChatPresenter:
         """The person picked a tab."""
         if key in self._conversations and key != self._selected:
             self._select(key)
+            self._flush()
 
     def room_activated(self, room: str) -> None:
         """A click in the room list: show the room, joining it first if needed."""
@@ -966,13 +985,13 @@ class ChatPresenter:
         except InvalidRoom:
             return
         self._do(slash.Join(room=name))
-        self._flush_lines()
+        self._flush()
 
     def member_activated(self, name: str) -> None:
         """A double click on a member: a direct conversation with them."""
         if name and not self._is_me(name):
             self._msg(name, "")
-            self._flush_lines()
+            self._flush()
 
     def scrolled_to_top(self, key: str) -> None:
         """The person scrolled to the top of a room's log: fetch an older page."""
@@ -997,7 +1016,8 @@ class ChatPresenter:
         self._focused = focused
         if focused:
             self._unseen = 0
-            self._update_title()
+            self._stale.add(_Panel.TITLE)
+            self._flush()
 
     def recall(self, step: int) -> None:
         """Up (-1) and Down (+1) walk through the lines typed before."""
@@ -1063,7 +1083,7 @@ class ChatPresenter:
                 self._requests.add(
                     Request(entry.command, conversation=entry.conversation, entry=entry)
                 )
-        self._show_outbox()
+        self._stale.add(_Panel.OUTBOX)
 
     def _settle(self, matches: Callable[[ClientCommand], bool]) -> None:
         """The server echoed a line the person typed: it leaves the outbox."""
@@ -1073,9 +1093,9 @@ class ChatPresenter:
         """An answered (or rejected) request: a typed line it carried leaves the outbox."""
         if request is not None and request.entry is not None:
             self._outbox.settle(request.entry)
-            self._show_outbox()
+            self._stale.add(_Panel.OUTBOX)
 
-    def _show_outbox(self) -> None:
+    def _draw_outbox(self) -> None:
         waiting: list[OutboxEntry] = self._outbox.waiting()
         titles = {key: c.title for key, c in self._conversations.items()}
         self._view.set_outbox(
@@ -1097,7 +1117,7 @@ class ChatPresenter:
             conversation = Conversation(key=key, title=key, room=room)
             self._conversations[key] = conversation
             self._view.add_conversation(key, conversation.label)
-            self._show_rooms()
+            self._stale.add(_Panel.ROOMS)
         return conversation
 
     def _ensure_direct(self, name: str) -> Conversation:
@@ -1105,7 +1125,7 @@ class ChatPresenter:
         conversation = self._conversations.get(key)
         if conversation is None:
             conversation = Conversation(key=key, title="@" + name, peer=name)
-            conversation.members = sorted({self._me, name} - {""}, key=sort_key)
+            conversation.set_members(n for n in (self._me, name) if n)
             self._conversations[key] = conversation
             self._view.add_conversation(key, conversation.label)
         return conversation
@@ -1114,7 +1134,7 @@ class ChatPresenter:
         others = [key for key in self._conversations if key != conversation.key]
         if conversation.room is not None and not others:
             conversation.active = False
-            conversation.members = []
+            conversation.members.clear()
             if notice:
                 self._system(conversation.key, f"{notice}. Join a room with /join #name.")
             self._members_changed(conversation)
@@ -1127,7 +1147,7 @@ class ChatPresenter:
             self._selected = None
             if others:
                 self._select(others[0])
-        self._show_rooms()
+        self._stale.add(_Panel.ROOMS)
 
     def _select(self, key: str) -> None:
         conversation = self._conversations[key]
@@ -1135,17 +1155,21 @@ class ChatPresenter:
         conversation.unread = 0
         conversation.mentioned = False
         self._view.select_conversation(key)
-        self._view.set_conversation_label(key, conversation.label)
-        self._view.show_members(conversation.members)
-        self._show_rooms()
+        self._stale_labels.add(key)
+        self._stale |= {_Panel.MEMBERS, _Panel.ROOMS}
 
     def _members_changed(self, conversation: Conversation) -> None:
         if conversation.key == self._selected:
-            self._view.show_members(conversation.members)
+            self._stale.add(_Panel.MEMBERS)
         if conversation.room is not None:
-            self._show_rooms()
+            self._stale.add(_Panel.ROOMS)
 
-    def _show_rooms(self) -> None:
+    def _draw_members(self) -> None:
+        conversation = self._conversations.get(self._selected or "")
+        if conversation is not None:
+            self._view.show_members(sorted(conversation.members.values(), key=sort_key))
+
+    def _draw_rooms(self) -> None:
         rooms = dict(self._server_rooms)
         for c in self._conversations.values():
             if c.room is not None and c.active and c.members:
@@ -1164,14 +1188,14 @@ class ChatPresenter:
         if conversation.key != self._selected:
             conversation.unread += 1
             conversation.mentioned = conversation.mentioned or mentioned
-            self._view.set_conversation_label(conversation.key, conversation.label)
+            self._stale_labels.add(conversation.key)
         if not self._focused:
             self._unseen += 1
-            self._update_title()
+            self._stale.add(_Panel.TITLE)
             if ring:
                 self._view.ring_bell()
 
-    def _update_title(self) -> None:
+    def _draw_title(self) -> None:
         title = APP_NAME
         if self._me and self._target is not None:
             title = f"{APP_NAME} — {self._me} on {self._target.address}"
@@ -1218,6 +1242,26 @@ class ChatPresenter:
         for key, lines in pending.items():
             if key in self._conversations:
                 self._view.append_lines(key, lines)
+
+    def _flush(self) -> None:
+        """Draw what changed since the last flush: the new lines, then each panel once."""
+        if self._closed:
+            return
+        self._flush_lines()
+        labels, self._stale_labels = self._stale_labels, set()
+        for key in labels:
+            conversation = self._conversations.get(key)
+            if conversation is not None:
+                self._view.set_conversation_label(key, conversation.label)
+        stale, self._stale = self._stale, set()
+        for panel, draw in (
+            (_Panel.MEMBERS, self._draw_members),
+            (_Panel.ROOMS, self._draw_rooms),
+            (_Panel.TITLE, self._draw_title),
+            (_Panel.OUTBOX, self._draw_outbox),
+        ):
+            if panel in stale:
+                draw()
 
 
 def _quote(text: str, limit: int = 60) -> str:
