@@ -30,7 +30,8 @@ from localchat.adapters.system_clock import SystemClock
 from localchat.adapters.tcp.session import open_tcp_session
 from localchat.adapters.tls.known_servers import KnownServersTrust, user_known_servers
 from localchat.app.cli_support import fail
-from localchat.ports.session import DEFAULT_PORT, ConnectTarget, ServerDirectory
+from localchat.ports.discovery import ServerDirectory
+from localchat.ports.session import DEFAULT_PORT, ConnectTarget
 
 PASSWORD_VARIABLE = "LOCALCHAT_PASSWORD"
 EXIT_NO_DISPLAY = 2

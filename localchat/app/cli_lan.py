@@ -16,7 +16,13 @@ import typer
 
 from localchat.adapters.mdns.advertiser import MdnsAdvertiser, NothingToAdvertise
 from localchat.adapters.mdns.discovery import LanDiscovery
-from localchat.adapters.tcp.client import ChatClient, ClientError
+from localchat.adapters.tcp.client import (
+    ChatClient,
+    ClientError,
+    ServerIdentityChanged,
+    TlsTrust,
+    UnknownServer,
+)
 from localchat.adapters.tls.certificate import ServerCertificate
 from localchat.adapters.tls.fingerprint import Fingerprint, InvalidFingerprint
 from localchat.adapters.tls.known_servers import (
@@ -28,7 +34,7 @@ from localchat.app.bootstrap import build_advertiser, server_name
 from localchat.app.cli_support import fail
 from localchat.app.server import LocalChatServer
 from localchat.app.settings import Settings
-from localchat.ports.discovery import DiscoveredServer
+from localchat.ports.discovery import NOTHING_FOUND_REASONS, DiscoveredServer
 
 EXIT_MISMATCH = 1
 
@@ -80,29 +86,23 @@ def trust(
         presented = ChatClient.server_fingerprint(server.host, server.port, timeout=timeout)
     except (ClientError, OSError) as error:
         raise fail(f"cannot get the certificate of {server}: {error}", EXIT_MISMATCH) from None
-    pinned = known.get(server)
     typer.echo(f"{server} presents {presented}")
-    if pinned is None:
-        if accept:
-            known.pin(server, presented)
-            typer.echo(f"pinned it in {known.path}")
-        else:
-            typer.echo("not pinned yet; compare it with the server's, then run again with --accept")
-    elif pinned == presented:
-        typer.echo("it is the pinned certificate: trusted")
+    try:
+        newly_pinned = TlsTrust(known_servers=known, accept_new=accept).check(server, presented)
+    except UnknownServer:
+        typer.echo("not pinned yet; compare it with the server's, then run again with --accept")
+        return
+    except ServerIdentityChanged as changed:
+        raise fail(str(changed), EXIT_MISMATCH) from None
+    if newly_pinned:
+        typer.echo(f"pinned it in {known.path}")
     else:
-        raise fail(
-            f"WARNING: this is NOT the certificate pinned for {server} ({pinned}). Someone may "
-            f"be intercepting the connection, or the server got a new certificate. If the "
-            f"operator confirms it, run: localchat trust {server} --forget",
-            EXIT_MISMATCH,
-        )
+        typer.echo("it is the pinned certificate: trusted")
 
 
 NOTHING_FOUND = (
-    "no LocalChat server found. Servers may be on another subnet or behind a VPN, the network "
-    "may block multicast (mDNS), or they run with --no-advertise. You can still connect by "
-    "address (HOST:PORT)."
+    f"no LocalChat server found. {NOTHING_FOUND_REASONS} You can still connect by address "
+    "(HOST:PORT)."
 )
 
 

@@ -8,8 +8,8 @@ alive on its own thread (reconnecting with backoff, registering again, rejoining
 tells its listener what happened; the listener is called on that thread, so it must only
 hand the event over (e.g. put it on a queue) and return.
 
-Where to connect is a :class:`ConnectTarget`; servers found on the network (a discovery
-adapter) are offered through a :class:`ServerDirectory`.
+Where to connect is a :class:`ConnectTarget`; the servers a person may pick from are in
+:mod:`localchat.ports.discovery`.
 
 Trust (TLS with trust on first use): a session that meets a server it cannot trust on its
 own stops and says why (:class:`UnknownCertificatePresented`, :class:`CertificateChanged`,
@@ -42,6 +42,12 @@ DEFAULT_PORT = 5050
 def host_port(host: str, port: int) -> str:
     """``HOST:PORT`` as people type it (an IPv6 address in brackets)."""
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def address_key(host: str, port: int) -> tuple[str, int]:
+    """One spelling of a server's address, to tell whether two are the same server: the host
+    trimmed, without IPv6 brackets, lower-cased (host names ignore case), and the port."""
+    return host.strip().strip("[]").lower(), port
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,7 +88,6 @@ class ConnectionDropped:
     reason: str
     code: str | None = None
     retry_in: float | None = None
-    attempt: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -191,46 +196,3 @@ class ServerTrust(Protocol):
     def allow_unencrypted(self, address: str) -> None:
         """Talk to ``address`` without encryption from now on (it does not speak TLS)."""
         ...
-
-
-# -- servers to choose from ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServerEntry:
-    """A server a person may pick in the connect dialog (found on the network, or known).
-
-    ``tls``, ``password`` and ``fingerprint`` are what the server announced; ``None`` when
-    not known (a server remembered from before).
-    """
-
-    label: str
-    host: str
-    port: int = DEFAULT_PORT
-    tls: bool | None = None
-    password: bool | None = None
-    fingerprint: str | None = None
-
-    @property
-    def address(self) -> str:
-        return host_port(self.host, self.port)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServerListing:
-    """What a :class:`ServerDirectory` knows at one moment."""
-
-    servers: tuple[ServerEntry, ...] = ()
-    searching: bool = False
-    """Nothing found yet, but it is too early to say that nothing is there."""
-    problem: str | None = None
-    """Looking for servers failed (for people); the list stays as it was."""
-
-
-class ServerDirectory(Protocol):
-    """A live list of servers (e.g. found by mDNS), read from the UI thread.
-
-    ``snapshot`` must be cheap and never block: the connect dialog polls it while open.
-    """
-
-    def snapshot(self) -> ServerListing: ...

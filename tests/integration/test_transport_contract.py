@@ -14,9 +14,8 @@ import pytest
 
 from localchat.adapters.memory.transport import MemoryClient, MemoryServerTransport
 from localchat.adapters.tcp.client import ChatClient, ConnectionClosed
-from localchat.adapters.tcp.client_codec import to_event
-from localchat.adapters.tcp.session import send_command
 from localchat.adapters.wire import packets as p
+from localchat.adapters.wire.client_events import to_event, to_packet
 from localchat.app.server import LocalChatServer
 from localchat.domain.commands import (
     JoinRoom,
@@ -94,7 +93,7 @@ class TcpPeer:
         self._client = client
 
     def send(self, command: PostMessage | JoinRoom | LeaveRoom | ListRooms | SendDirect) -> None:
-        send_command(self._client, command)
+        self._client.send(to_packet(command))
 
     def register(self, name: str) -> Event:
         self._client.send(p.Hello(name=name, protocol=1))

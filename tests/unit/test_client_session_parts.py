@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from localchat.adapters.tcp.client_codec import UnreadablePacket, parse_time, to_event
 from localchat.adapters.tcp.session import Backoff
 from localchat.adapters.wire import packets as p
+from localchat.adapters.wire.client_events import UnreadablePacket, parse_time, to_event
 from localchat.domain import events as e
 from localchat.domain.model import LeaveReason, Message
 from localchat.domain.names import RoomName

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from localchat.adapters.mdns.directory import ServerDirectory, address_rank
+from localchat.adapters.mdns.directory import DiscoveryModel, address_rank
 from localchat.adapters.mdns.txt import ServerAdvert
 from localchat.adapters.tls.fingerprint import Fingerprint
 
@@ -10,13 +10,13 @@ FP = Fingerprint(b"\x01" * 32)
 ROOM = ServerAdvert(name="Team room", tls=True, fingerprint=FP)
 
 
-def _answer(directory: ServerDirectory, now: float, up: set[str]) -> None:
+def _answer(directory: DiscoveryModel, now: float, up: set[str]) -> None:
     for address, port in directory.probes_due(now):
         directory.probed((address, port), address in up, now)
 
 
 def test_nothing_is_shown_before_an_address_answers() -> None:
-    directory = ServerDirectory()
+    directory = DiscoveryModel()
     directory.announced("a", ROOM, ["10.0.0.5"], 5050)
     assert directory.servers() == ()
     assert directory.probes_due(0.0) == [("10.0.0.5", 5050)]
@@ -33,7 +33,7 @@ def test_nothing_is_shown_before_an_address_answers() -> None:
 
 
 def test_addresses_that_do_not_answer_are_skipped() -> None:
-    directory = ServerDirectory()
+    directory = DiscoveryModel()
     directory.announced("a", ROOM, ["172.17.0.1", "10.0.0.5", "10.8.0.2"], 5050)
     _answer(directory, 0.0, up={"10.0.0.5"})
     (server,) = directory.servers()
@@ -44,7 +44,7 @@ def test_addresses_that_do_not_answer_are_skipped() -> None:
 
 
 def test_one_server_on_several_interfaces_is_one_entry() -> None:
-    directory = ServerDirectory()
+    directory = DiscoveryModel()
     directory.announced("Team room (vm:5050)", ROOM, ["fe80::1%eth0", "192.168.1.5"], 5050)
     # the same server again under a conflict-renamed instance, seen on another interface
     directory.announced("Team room (vm:5050) (2)", ROOM, ["10.0.0.5"], 5050)
@@ -55,7 +55,7 @@ def test_one_server_on_several_interfaces_is_one_entry() -> None:
 
 
 def test_announcements_sharing_an_endpoint_are_one_server() -> None:
-    directory = ServerDirectory()
+    directory = DiscoveryModel()
     plain = ServerAdvert(name="Plain", tls=False)
     directory.announced("x", plain, ["10.0.0.5"], 6000)
     directory.announced("y", plain, ["10.0.0.5", "10.0.0.6"], 6000)
@@ -64,7 +64,7 @@ def test_announcements_sharing_an_endpoint_are_one_server() -> None:
 
 
 def test_several_servers_on_one_host_stay_apart() -> None:
-    directory = ServerDirectory()
+    directory = DiscoveryModel()
     directory.announced("a", ROOM, ["10.0.0.5"], 5050)
     directory.announced("b", ROOM, ["10.0.0.5"], 5051)  # same certificate, other port
     directory.announced("c", ServerAdvert(name="Another", tls=False), ["10.0.0.5"], 6000)
@@ -77,7 +77,7 @@ def test_several_servers_on_one_host_stay_apart() -> None:
 
 
 def test_withdrawn_servers_disappear_and_their_endpoints_are_forgotten() -> None:
-    directory = ServerDirectory()
+    directory = DiscoveryModel()
     directory.announced("a", ROOM, ["10.0.0.5"], 5050)
     _answer(directory, 0.0, up={"10.0.0.5"})
     version = directory.version
@@ -89,7 +89,7 @@ def test_withdrawn_servers_disappear_and_their_endpoints_are_forgotten() -> None
 
 
 def test_answers_are_checked_again_and_silent_addresses_retried() -> None:
-    directory = ServerDirectory(recheck_up=30.0, retry_down=10.0)
+    directory = DiscoveryModel(recheck_up=30.0, retry_down=10.0)
     directory.announced("a", ROOM, ["10.0.0.5", "10.0.0.6"], 5050)
     _answer(directory, 0.0, up={"10.0.0.5"})
     assert directory.next_probe_at() == 10.0
@@ -103,7 +103,7 @@ def test_answers_are_checked_again_and_silent_addresses_retried() -> None:
 
 
 def test_a_new_announcement_replaces_the_addresses() -> None:
-    directory = ServerDirectory()
+    directory = DiscoveryModel()
     directory.announced("a", ROOM, ["10.0.0.5"], 5050)
     _answer(directory, 0.0, up={"10.0.0.5", "10.0.0.7"})
     directory.announced("a", ROOM, ["10.0.0.7"], 5050)
@@ -113,7 +113,7 @@ def test_a_new_announcement_replaces_the_addresses() -> None:
 
 
 def test_the_version_moves_only_when_the_list_changes() -> None:
-    directory = ServerDirectory()
+    directory = DiscoveryModel()
     directory.announced("a", ROOM, ["10.0.0.5"], 5050)
     assert directory.version == 0
     _answer(directory, 0.0, up={"10.0.0.5"})

@@ -3,7 +3,7 @@
 :class:`ConnectPresenter` validates what the person typed and hands a
 :class:`~localchat.ports.session.ConnectTarget` to whoever asked; it shows results through
 a :class:`ConnectView` that only draws a :class:`ConnectForm`. Servers found on the network
-come from an optional :class:`~localchat.ports.session.ServerDirectory`, polled while the
+come from an optional :class:`~localchat.ports.discovery.ServerDirectory`, polled while the
 dialog is open (:meth:`ConnectPresenter.refresh`), so a discovery adapter plugs in without
 the dialog knowing how servers are found. Servers that worked before are offered below the
 ones found. A server picked from the list carries what it announced (its TLS fingerprint) into
@@ -19,15 +19,26 @@ from typing import Literal, Protocol
 
 from localchat.domain.errors import InvalidName
 from localchat.domain.names import UserName
-from localchat.ports.session import ConnectTarget, ServerDirectory, ServerEntry, ServerListing
+from localchat.ports.discovery import (
+    NOTHING_FOUND_REASONS,
+    ServerDirectory,
+    ServerEntry,
+    ServerListing,
+)
+from localchat.ports.session import DEFAULT_PORT, ConnectTarget, address_key
 
 Field = Literal["host", "port", "name", "password"]
+FIELD_LABELS: dict[Field, str] = {
+    "host": "Server address",
+    "port": "Port",
+    "name": "Your name",
+    "password": "Password",
+}
+"""What each field is called, in every view (in this order)."""
 
 LOOKING = "Looking for servers on your network…"
 NOTHING_FOUND = (
-    "No server found on your network. That happens when the network blocks multicast "
-    "(mDNS), when the server is on another subnet or behind a VPN, or when it runs with "
-    "--no-advertise. Type its address and port below."
+    f"No server found on your network. {NOTHING_FOUND_REASONS} Type its address and port below."
 )
 
 
@@ -61,10 +72,10 @@ def server_rows(
 ) -> tuple[ServerRow, ...]:
     """Servers found first; then those used before that are not found now."""
     rows = [ServerRow(text=describe(e, found=True), entry=e, found=True) for e in found]
-    seen = {_key(e.host, e.port) for e in found}
+    seen = {address_key(e.host, e.port) for e in found}
     for entry in remembered:
-        if _key(entry.host, entry.port) not in seen:
-            seen.add(_key(entry.host, entry.port))
+        if address_key(entry.host, entry.port) not in seen:
+            seen.add(address_key(entry.host, entry.port))
             rows.append(ServerRow(text=describe(entry, found=False), entry=entry, found=False))
     return tuple(rows)
 
@@ -78,16 +89,12 @@ def discovery_note(listing: ServerListing | None) -> str:
     return LOOKING if listing.searching else NOTHING_FOUND
 
 
-def _key(host: str, port: int | str) -> tuple[str, str]:
-    return host.strip().strip("[]").lower(), str(port).strip()
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConnectForm:
     """Everything the dialog shows. ``port`` is text: it is shown as typed."""
 
     host: str = ""
-    port: str = "5050"
+    port: str = str(DEFAULT_PORT)
     name: str = ""
     ask_password: bool = False
     """The server wants a password: show the (masked) password field."""
@@ -108,7 +115,7 @@ class ConnectView(Protocol):
     def close(self) -> None: ...
 
 
-NAME_RULE = "a name is 1 to 32 letters, digits, '_', '-' or '.'"
+NAME_REFUSED = f"That name cannot be used: {InvalidName.default_message}"
 
 
 class ConnectPresenter:
@@ -155,16 +162,16 @@ class ConnectPresenter:
             return
         host, port, name = host.strip(), port.strip(), name.strip()
         typed = dataclasses.replace(self.form, host=host, port=port, name=name, status="")
-        problem = self._check(host, port, name)
-        if problem is not None:
-            message, field = problem
+        checked = self._check(host, port, name)
+        if not isinstance(checked, UserName):
+            message, field = checked
             self._show(dataclasses.replace(typed, error=message, focus=field))
             return
-        picked = self._listed(host, port)
+        picked = self._listed(host, int(port))
         target = ConnectTarget(
             host=host,
             port=int(port),
-            name=UserName.parse(name).display,
+            name=checked.display,
             password=password or self._fallback_password,
             advertised_fingerprint=None if picked is None else picked.fingerprint,
             label="" if picked is None else picked.label,
@@ -191,10 +198,9 @@ class ConnectPresenter:
             )
 
     def server_activated(self, entry: ServerEntry, name: str, password: str = "") -> None:
-        """A double click on a listed server: connect to it with the name typed."""
-        if not self.form.busy:
-            self.server_chosen(entry)
-            self.submit(entry.host, str(entry.port), name, password)
+        """A double click on a listed server: connect to it with the name typed (the form
+        shows its address either way)."""
+        self.submit(entry.host, str(entry.port), name, password)
 
     def refresh(self) -> None:
         """Poll the directory (UI thread); redraw only when what is shown changed."""
@@ -206,11 +212,11 @@ class ConnectPresenter:
         if rows != self.form.servers or note != self.form.discovery:
             self._show(dataclasses.replace(self.form, servers=rows, discovery=note))
 
-    def _listed(self, host: str, port: str) -> ServerEntry | None:
+    def _listed(self, host: str, port: int) -> ServerEntry | None:
         """The listed server at this address (found ones first), if any."""
-        key = _key(host, port)
+        key = address_key(host, port)
         for row in self.form.servers:
-            if _key(row.entry.host, row.entry.port) == key:
+            if address_key(row.entry.host, row.entry.port) == key:
                 return row.entry
         return None
 
@@ -236,15 +242,15 @@ class ConnectPresenter:
                 self._view.close()
 
     @staticmethod
-    def _check(host: str, port: str, name: str) -> tuple[str, Field] | None:
+    def _check(host: str, port: str, name: str) -> UserName | tuple[str, Field]:
+        """The name to register as, or what is wrong and the field to fix."""
         if not host or any(char.isspace() for char in host):
             return "Type the server's address, e.g. 192.168.1.20 or chat.local", "host"
         if not port.isascii() or not port.isdigit() or not 1 <= int(port) <= 65535:
-            return "The port is a number from 1 to 65535 (LocalChat uses 5050)", "port"
+            return f"The port is a number from 1 to 65535 (LocalChat uses {DEFAULT_PORT})", "port"
         try:
-            UserName.parse(name)
+            return UserName.parse(name)
         except InvalidName:
             if not name:
                 return "Type the name others will see you as", "name"
-            return f"That name cannot be used: {NAME_RULE}", "name"
-        return None
+            return NAME_REFUSED, "name"

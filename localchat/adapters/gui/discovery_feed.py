@@ -1,23 +1,27 @@
-"""Servers found on the network, handed to the UI thread: a ``ServerDirectory`` fed by a
-``ServerDiscovery`` (mDNS on a LAN, a fake in tests).
+"""Servers found on the network, for the connect dialog: a
+:class:`~localchat.ports.discovery.ServerDirectory` over a
+:class:`~localchat.ports.discovery.ServerDiscovery` (mDNS on a LAN, a fake in tests).
 
-Discovery blocks (``watch`` waits for changes), and a GUI thread must never block, so one
-thread of ours runs ``watch`` and puts each list on a queue; :meth:`DiscoveryFeed.snapshot`,
-called by the connect dialog on the UI thread, only drains that queue. Looking starts at
-the first snapshot, so a client started with ``--host`` and ``--name`` never browses the
-network unless the dialog opens.
+A discovery's list never blocks and is safe from any thread, so :meth:`DiscoveryFeed.snapshot`
+(called by the dialog on the UI thread) reads it directly. Only starting may block (it opens
+sockets), so that runs on a short-lived thread of ours. Looking starts at the first snapshot,
+so a client started with ``--host`` and ``--name`` never browses the network unless the
+dialog opens.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
 
-from localchat.ports.discovery import DiscoveredServer, ServerDiscovery
-from localchat.ports.session import ServerEntry, ServerListing
+from localchat.ports.discovery import (
+    DiscoveredServer,
+    ServerDiscovery,
+    ServerEntry,
+    ServerListing,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +42,7 @@ def entry_of(server: DiscoveredServer) -> ServerEntry:
 
 
 class DiscoveryFeed:
-    """A :class:`~localchat.ports.session.ServerDirectory`; see the module docstring."""
+    """A :class:`~localchat.ports.discovery.ServerDirectory`; see the module docstring."""
 
     def __init__(
         self,
@@ -50,41 +54,38 @@ class DiscoveryFeed:
         self._discovery = discovery
         self._search_seconds = search_seconds
         self._monotonic = monotonic
-        self._updates: queue.SimpleQueue[tuple[DiscoveredServer, ...] | str] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._closed = False
         self._running = False
+        self._problem: str | None = None
         self._thread: threading.Thread | None = None
         self._started_at: float | None = None
+        self._found: tuple[DiscoveredServer, ...] = ()
         self._servers: tuple[ServerEntry, ...] = ()
-        self._problem: str | None = None
 
     def snapshot(self) -> ServerListing:
         """What was found so far (UI thread; never blocks). The first call starts looking."""
         if self._started_at is None:
             self._start()
-        while True:
-            try:
-                update = self._updates.get_nowait()
-            except queue.Empty:
-                break
-            if isinstance(update, str):
-                self._problem = update
-            else:
-                self._servers = tuple(entry_of(server) for server in update)
         assert self._started_at is not None
+        with self._lock:
+            running, problem = self._running, self._problem
+        if running:
+            found = self._discovery.servers()
+            if found != self._found:
+                self._found, self._servers = found, tuple(entry_of(s) for s in found)
         early = self._monotonic() - self._started_at < self._search_seconds
         return ServerListing(
             servers=self._servers,
-            searching=early and not self._servers and self._problem is None,
-            problem=self._problem,
+            searching=early and not self._servers and problem is None,
+            problem=problem,
         )
 
     def close(self) -> None:
-        """Stop looking (ends the thread)."""
+        """Stop looking (a start still under way is closed as soon as it returns)."""
         with self._lock:
             self._closed = True
-            running = self._running
+            running, self._running = self._running, False
         if running:
             self._discovery.close()
         if self._thread is not None:
@@ -96,14 +97,18 @@ class DiscoveryFeed:
         self._thread.start()
 
     def _run(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
         try:
-            with self._lock:
-                if self._closed:
-                    return
-                self._discovery.start()
-                self._running = True
-            for servers in self._discovery.watch():
-                self._updates.put(servers)
+            self._discovery.start()
         except Exception as error:  # the safety net: the dialog says so, manual entry works
             log.warning("looking for servers failed: %s", error, exc_info=True)
-            self._updates.put(str(error) or type(error).__name__)
+            with self._lock:
+                self._problem = str(error) or type(error).__name__
+            return
+        with self._lock:
+            closed = self._closed
+            self._running = not closed
+        if closed:  # closed while starting
+            self._discovery.close()

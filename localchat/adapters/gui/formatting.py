@@ -47,6 +47,11 @@ class LogLine:
     def text(self) -> str:
         return "".join(span.text for span in self.spans)
 
+    @property
+    def height(self) -> int:
+        """The lines of text it takes in a log (a message may hold newlines)."""
+        return 1 + sum(span.text.count("\n") for span in self.spans)
+
 
 NAME_COLOURS = (
     "#1f5fa8",

@@ -17,7 +17,8 @@ from typing import Any, Protocol
 
 import platformdirs
 
-from localchat.ports.session import ServerEntry
+from localchat.ports.discovery import ServerEntry
+from localchat.ports.session import address_key
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,8 @@ class LastConnection:
 
 def with_recent(recent: tuple[ServerEntry, ...], server: ServerEntry) -> tuple[ServerEntry, ...]:
     """``server`` first, then the others (another spelling of its address is the same one)."""
-    key = (server.host.lower(), server.port)
-    others = tuple(e for e in recent if (e.host.lower(), e.port) != key)
+    key = address_key(server.host, server.port)
+    others = tuple(e for e in recent if address_key(e.host, e.port) != key)
     return (server, *others)[:RECENT_SERVERS]
 
 

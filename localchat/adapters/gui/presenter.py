@@ -16,21 +16,24 @@ It also keeps the "encrypted / NOT ENCRYPTED" indicator up to date.
 Threading: the session reports on its network thread through :meth:`ChatPresenter.post`,
 which only queues. Everything else, :meth:`ChatPresenter.pump` included, runs on the view's
 thread (the Tk main loop drains the queue with ``after``). Each pump handles a batch of
-events and then hands every conversation its new lines in one call, so a flood of messages
-costs one log insert per conversation per pump, not one per message.
+events, only noting what changed, and then draws it in one flush: every conversation gets its
+new lines in one call, and the member list, the room list, the tab labels, the title and the
+outbox are each drawn at most once. So a flood of messages, joins or echoes costs one redraw
+of each per pump, not one per event.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import enum
 import queue
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Protocol
 
 from localchat.adapters.gui import slash, trust
-from localchat.adapters.gui.connect import ConnectForm, ConnectPresenter, Field
+from localchat.adapters.gui.connect import NAME_REFUSED, ConnectForm, ConnectPresenter, Field
 from localchat.adapters.gui.formatting import (
     LineKind,
     LogLine,
@@ -43,6 +46,7 @@ from localchat.adapters.gui.formatting import (
 from localchat.adapters.gui.outbox import Outbox, OutboxEntry, Request, RequestLog
 from localchat.adapters.gui.preferences import LastConnection, PreferenceStore, with_recent
 from localchat.adapters.gui.trust import Alert, Question
+from localchat.adapters.tls.known_servers import forget_command
 from localchat.domain.commands import (
     FetchHistory,
     JoinRoom,
@@ -52,7 +56,19 @@ from localchat.domain.commands import (
     PostMessage,
     SendDirect,
 )
-from localchat.domain.errors import InvalidRoom, InvalidText
+from localchat.domain.errors import (
+    AlreadyInRoom,
+    AuthFailed,
+    InvalidName,
+    InvalidRoom,
+    InvalidText,
+    NameTaken,
+    NoSuchRoom,
+    NoSuchUser,
+    NotInRoom,
+    ServerFull,
+    UnsupportedProtocol,
+)
 from localchat.domain.events import (
     CommandRejected,
     DirectSent,
@@ -68,6 +84,7 @@ from localchat.domain.model import LeaveReason, Message
 from localchat.domain.names import LOBBY, RoomName, name_key, sort_key
 from localchat.domain.text import DEFAULT_MAX_TEXT_CHARS, check_text
 from localchat.ports.clock import Clock
+from localchat.ports.discovery import ServerDirectory, ServerEntry
 from localchat.ports.session import (
     CertificateChanged,
     ChatSession,
@@ -75,8 +92,6 @@ from localchat.ports.session import (
     ConnectionDropped,
     ConnectionOpened,
     ConnectTarget,
-    ServerDirectory,
-    ServerEntry,
     ServerTrust,
     SessionEvent,
     SessionOpener,
@@ -86,13 +101,23 @@ from localchat.ports.session import (
 
 APP_NAME = "LocalChat"
 MAX_LOG_LINES = 3000
-"""Lines a conversation's log keeps; older ones are dropped (views enforce it on insert)."""
+"""Lines of text a conversation's log keeps (:attr:`LogLine.height`); older ones are dropped
+(views enforce it on insert)."""
 HISTORY_PAGE = 50
 RECALL_LINES = 500
 """Typed lines that Up can bring back."""
 EVENTS_PER_PUMP = 500
 """At most this many events per pump, so the view stays responsive under a flood."""
 BANNER_RECONNECTING = "Disconnected — reconnecting…"
+
+
+class _Panel(enum.Enum):
+    """A part of the window the presenter redraws whole, at most once per flush."""
+
+    MEMBERS = "members"
+    ROOMS = "rooms"
+    TITLE = "title"
+    OUTBOX = "outbox"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -184,7 +209,7 @@ class ChatIntents(Protocol):
     @property
     def awaiting_answers(self) -> bool: ...
 
-    def pump(self, limit: int = EVENTS_PER_PUMP) -> int: ...
+    def pump(self, limit: int = EVENTS_PER_PUMP) -> bool: ...
 
     def submit(self, text: str) -> None: ...
 
@@ -215,10 +240,12 @@ class Conversation:
 
     key: str
     title: str
-    is_room: bool
+    room: RoomName | None = None
+    """The room, for a room's conversation; None for a direct conversation."""
     peer: str = ""
     """For a direct conversation: the other person's name as last seen."""
-    members: list[str] = field(default_factory=list)
+    members: dict[str, str] = field(default_factory=dict)
+    """Who is in it: display names by name key (sorted only when drawn)."""
     unread: int = 0
     mentioned: bool = False
     oldest_seq: int | None = None
@@ -229,6 +256,14 @@ class Conversation:
     active: bool = True
     """Still a member (a room the person left stays open only if it is the last tab)."""
     lines: int = 0
+    """Lines of text in the view's log (:attr:`LogLine.height`), at most ``MAX_LOG_LINES``."""
+
+    def grew(self, lines: Sequence[LogLine]) -> None:
+        """Count lines added to the log (the view drops the oldest beyond the cap)."""
+        self.lines = min(MAX_LOG_LINES, self.lines + sum(line.height for line in lines))
+
+    def set_members(self, names: Iterable[str]) -> None:
+        self.members = {name_key(name): name for name in names}
 
     @property
     def label(self) -> str:
@@ -246,10 +281,11 @@ def direct_key(name: str) -> str:
 
 
 FRIENDLY_REFUSALS = {
-    "name_taken": "That name is taken — choose another",
-    "invalid_name": "That name cannot be used: a name is 1 to 32 letters, digits, '_', '-' or '.'",
-    "server_full": "The server is full — try again later",
-    "unsupported_protocol": "This server speaks another version of the LocalChat protocol",
+    NameTaken.code: "That name is taken — choose another",
+    InvalidName.code: NAME_REFUSED,
+    ServerFull.code: "The server is full — try again later",
+    UnsupportedProtocol.code: "This server speaks another version of the LocalChat protocol",
+    # the connection's own codes (the presenter knows no wire module): literal
     "shutting_down": "The server is shutting down or restarting",
     "timeout": "The server dropped the connection after a silence",
     "slow_consumer": "The connection was too slow to keep up with the chat",
@@ -274,7 +310,6 @@ class ChatPresenter:
         trust: ServerTrust | None = None,
         fallback_password: str | None = None,
         zone: tzinfo | None = None,
-        max_log_lines: int = MAX_LOG_LINES,
     ) -> None:
         self._view = view
         self._open_session = open_session
@@ -284,7 +319,6 @@ class ChatPresenter:
         self._trust = trust
         self._fallback_password = fallback_password
         self._zone = zone
-        self._max_log_lines = max_log_lines
         self._inbox: queue.SimpleQueue[tuple[int, SessionEvent]] = queue.SimpleQueue()
         self._generation = 0
         self._session: ChatSession | None = None
@@ -293,7 +327,8 @@ class ChatPresenter:
         self._dialog: ConnectPresenter | None = None
         self._me = ""
         self._welcomed = False
-        """The current session has been welcomed at least once."""
+        """The current session has been welcomed: its server is remembered in the preferences
+        (once per session, not at every reconnect: a disk write on the view's thread)."""
         self._chat_shown = False
         self._online = False
         self._dropped_notice = False
@@ -308,6 +343,10 @@ class ChatPresenter:
         self._focused = True
         self._unseen = 0
         self._pending: dict[str, list[LogLine]] = {}
+        """New log lines per conversation, handed to the view at the next flush."""
+        self._stale_labels: set[str] = set()
+        self._stale: set[_Panel] = set()
+        """What the next flush redraws (each at most once)."""
         self._closed = False
         self._opened: ConnectionOpened | None = None
         """How the current connection is protected (None: not reported)."""
@@ -336,11 +375,12 @@ class ChatPresenter:
     def start(self, target: ConnectTarget | None, form: ConnectForm) -> None:
         """Connect to ``target``, or open the dialog (pre-filled with ``form``) if None."""
         self._form = form
-        self._update_title()
+        self._stale.add(_Panel.TITLE)
         if target is None:
             self._open_dialog(form)
         else:
             self._connect(target)
+        self._flush()
 
     def quit(self) -> None:
         """Leave cleanly: ``bye`` to the server, then close the windows."""
@@ -386,7 +426,7 @@ class ChatPresenter:
         carried = tuple(
             c.key
             for c in self._conversations.values()
-            if c.is_room and c.active and c.key != "#lobby"
+            if c.room is not None and c.active and c.room != LOBBY
         )
         target = dataclasses.replace(target, rooms=carried)
         self._target = target
@@ -407,8 +447,8 @@ class ChatPresenter:
         """Queue a session event; safe from any thread (the session's listener)."""
         self._inbox.put((self._generation if generation is None else generation, event))
 
-    def pump(self, limit: int = EVENTS_PER_PUMP) -> int:
-        """Handle queued events (view thread); returns how many were taken."""
+    def pump(self, limit: int = EVENTS_PER_PUMP) -> bool:
+        """Handle up to ``limit`` queued events (view thread); True if more are waiting."""
         events: list[SessionEvent] = []
         while len(events) < limit:
             try:
@@ -419,15 +459,15 @@ class ChatPresenter:
                 events.append(event)
         if events:
             self.handle(events)
-        return len(events)
+        return not self._inbox.empty()
 
     def handle(self, events: Sequence[SessionEvent]) -> None:
-        """Apply events in order, then flush the new log lines (view thread)."""
+        """Apply events in order, then draw what changed (view thread)."""
         for event in events:
             if self._closed:
                 return
             self._handle(event)
-        self._flush_lines()
+        self._flush()
 
     def _handle(self, event: SessionEvent) -> None:
         match event:
@@ -456,21 +496,16 @@ class ChatPresenter:
             case UnknownCertificatePresented():
                 self._certificate_unknown(event)
             case CertificateChanged():
-                self._session = None
-                self._view.show_alert(
-                    trust.certificate_changed(event.address, event.pinned, event.presented)
-                )
-                self._stop(
-                    f"Refused: the certificate of {event.address} has changed. If the operator "
-                    f"confirms it, run: {trust.forget_command(event.address)}"
+                self._refuse(
+                    trust.certificate_changed(event.address, event.pinned, event.presented),
+                    f"the certificate of {event.address} has changed",
+                    event.address,
                 )
             case UnencryptedServerReached():
                 self._unencrypted(event)
 
     def _welcomed_event(self, event: Welcomed) -> None:
-        reconnected = self._welcomed or bool(self._conversations)
         self._me = event.name
-        self._welcomed = True
         self._online = True
         self._requests.clear()
         self._max_text_chars = event.max_text_chars
@@ -480,18 +515,12 @@ class ChatPresenter:
         if not self._chat_shown:
             self._chat_shown = True
             self._view.show_chat()
-        if self._target is not None and self._preferences is not None:
-            t = self._target
-            recent = with_recent(
-                self._recent_servers(), ServerEntry(label=t.label, host=t.host, port=t.port)
-            )
-            self._preferences.save(
-                LastConnection(host=t.host, port=t.port, name=event.name, recent=recent)
-            )
+        if not self._welcomed:
+            self._welcomed = True
+            self._remember_server(event.name)
         self._view.set_banner(None)
-        if reconnected and self._dropped_notice:
-            for conversation in self._conversations.values():
-                self._system(conversation.key, "Reconnected.")
+        if self._dropped_notice:
+            self._tell_everywhere("Reconnected.")
         self._dropped_notice = False
         first_time = LOBBY.canonical not in self._conversations
         lobby = self._ensure_room(LOBBY)
@@ -502,14 +531,24 @@ class ChatPresenter:
                 f"Connected to {self._target.address} as {event.name}. Type /help for commands.",
             )
         self._announce_protection(lobby.key)
-        lobby.members = list(event.users)
+        lobby.set_members(event.users)
         if self._selected is None:
             self._select(lobby.key)
-        elif self._selected == lobby.key:
-            self._view.show_members(lobby.members)
-        self._update_title()
+        else:
+            self._members_changed(lobby)
+        self._stale.add(_Panel.TITLE)
         self._request(ListRooms())
         self._send_outbox()
+
+    def _remember_server(self, name: str) -> None:
+        """Save the server and name that worked, for the next connect dialog."""
+        if self._target is None or self._preferences is None:
+            return
+        t = self._target
+        recent = with_recent(
+            self._recent_servers(), ServerEntry(label=t.label, host=t.host, port=t.port)
+        )
+        self._preferences.save(LastConnection(host=t.host, port=t.port, name=name, recent=recent))
 
     def _dropped(self, event: ConnectionDropped) -> None:
         was_online = self._online
@@ -518,9 +557,9 @@ class ChatPresenter:
         self._requests.clear()
         for conversation in self._conversations.values():
             conversation.loading_older = False
-        self._show_outbox()
+        self._stale.add(_Panel.OUTBOX)
         reason = FRIENDLY_REFUSALS.get(event.code or "", event.reason)
-        if event.code == "name_taken" and event.retry_in is not None:
+        if event.code == NameTaken.code and event.retry_in is not None:
             reason = "the server still holds your name from the lost connection"
         if event.retry_in is None:
             self._gave_up(event, reason)
@@ -529,16 +568,15 @@ class ChatPresenter:
         self._view.set_banner(f"{BANNER_RECONNECTING} ({reason}; next try in {seconds} s)")
         if was_online and not self._dropped_notice:
             self._dropped_notice = True
-            for conversation in self._conversations.values():
-                self._system(conversation.key, f"Disconnected: {reason}", LineKind.ERROR)
+            self._tell_everywhere(f"Disconnected: {reason}", LineKind.ERROR)
 
     def _gave_up(self, event: ConnectionDropped, reason: str) -> None:
         """The session stopped trying: the person must choose (another name, a password)."""
         focus: Field = "host"
         ask_password = False
-        if event.code in ("name_taken", "invalid_name"):
+        if event.code in (NameTaken.code, InvalidName.code):
             focus = "name"
-        elif event.code == "auth_failed":
+        elif event.code == AuthFailed.code:
             focus, ask_password = "password", True
             given = self._target is not None and self._target.password is not None
             reason = "Wrong password — try again" if given else "This server needs a password"
@@ -549,8 +587,7 @@ class ChatPresenter:
         self._session = None
         if self._chat_shown:
             self._view.set_banner(f"Disconnected: {reason}")
-            for conversation in self._conversations.values():
-                self._system(conversation.key, f"Disconnected: {reason}", LineKind.ERROR)
+            self._tell_everywhere(f"Disconnected: {reason}", LineKind.ERROR)
         self._open_dialog(self._form, reason, focus, ask_password)
 
     # -- trust ----------------------------------------------------------------------------------
@@ -564,11 +601,10 @@ class ChatPresenter:
 
     def _unencrypted(self, event: UnencryptedServerReached) -> None:
         if event.pinned is not None:  # it encrypted before: a downgrade, never accepted
-            self._session = None
-            self._view.show_alert(trust.encryption_dropped(event.address, event.pinned))
-            self._stop(
-                f"Refused: {event.address} no longer encrypts. If the operator confirms it, "
-                f"run: {trust.forget_command(event.address)}"
+            self._refuse(
+                trust.encryption_dropped(event.address, event.pinned),
+                f"{event.address} no longer encrypts",
+                event.address,
             )
             return
         target = self._target
@@ -581,6 +617,11 @@ class ChatPresenter:
             on_yes=lambda trusted: trusted.allow_unencrypted(event.address),
             declined=f"Not connected: {event.address} does not encrypt",
         )
+
+    def _refuse(self, alert: Alert, what: str, address: str) -> None:
+        """A trusted server is not what it was: say so loudly, and how to undo the trust."""
+        self._view.show_alert(alert)
+        self._stop(f"Refused: {what}. If the operator confirms it, run: {forget_command(address)}")
 
     def _ask(
         self, question: Question, *, on_yes: Callable[[ServerTrust], None], declined: str
@@ -613,7 +654,7 @@ class ChatPresenter:
             else:
                 if self._target is not None:
                     self._connect(self._target)
-        self._flush_lines()
+        self._flush()
 
     def _announce_protection(self, lobby: str) -> None:
         """After a welcome: the indicator, and a line in the lobby when it changed."""
@@ -697,8 +738,7 @@ class ChatPresenter:
         room = self._conversations.get(key)
         if room is None:
             return
-        if name_key(event.name) not in {name_key(n) for n in room.members}:
-            room.members = sorted([*room.members, event.name], key=sort_key)
+        room.members.setdefault(name_key(event.name), event.name)
         self._system(key, f"{event.name} joined {key}", at=event.at)
         self._members_changed(room)
 
@@ -713,9 +753,7 @@ class ChatPresenter:
             return
         if conversation is None:
             return
-        conversation.members = [
-            n for n in conversation.members if name_key(n) != name_key(event.name)
-        ]
+        conversation.members.pop(name_key(event.name), None)
         self._system(key, self._departure(event), at=event.at)
         self._members_changed(conversation)
 
@@ -734,7 +772,7 @@ class ChatPresenter:
         request = self._requests.answer(lambda c: isinstance(c, ListUsers) and c.room == event.room)
         conversation = self._conversations.get(room_key(event.room))
         if conversation is not None:
-            conversation.members = list(event.users)
+            conversation.set_members(event.users)
             self._members_changed(conversation)
         if request is not None and request.visible:
             where = request.conversation or self._selected
@@ -745,7 +783,7 @@ class ChatPresenter:
     def _rooms_listed(self, event: RoomsListed) -> None:
         request = self._requests.answer(lambda c: isinstance(c, ListRooms))
         self._server_rooms = {r.room.canonical: r.members for r in event.rooms}
-        self._show_rooms()
+        self._stale.add(_Panel.ROOMS)
         if request is not None and request.visible:
             where = request.conversation or self._selected
             if where is not None:
@@ -774,7 +812,7 @@ class ChatPresenter:
         newer = [m for m in messages if newest is None or m.seq > newest]
         if older:
             lines = [self._history_line(m) for m in older]
-            conversation.lines += len(lines)
+            conversation.grew(lines)
             self._flush_lines()  # keep the order: pending appends first
             self._view.prepend_lines(conversation.key, lines)
             conversation.oldest_seq = older[0].seq
@@ -791,9 +829,7 @@ class ChatPresenter:
         request = self._requests.reject()
         where = (request.conversation if request else None) or self._selected
         message = self._explain(event, request)
-        if request is not None and request.entry is not None:
-            self._outbox.settle(request.entry)
-            self._show_outbox()
+        self._settle_request(request)
         if request is not None and isinstance(request.command, FetchHistory):
             conversation = self._conversations.get(request.conversation or "")
             if conversation is not None:
@@ -806,15 +842,15 @@ class ChatPresenter:
         command = request.command if request is not None else None
         detail = event.message[:1].upper() + event.message[1:]
         match command, event.code:
-            case SendDirect(to=to, text=text), "no_such_user":
+            case SendDirect(to=to, text=text), NoSuchUser.code:
                 return f"Not delivered: nobody called {to} is online. ({_quote(text)})"
-            case PostMessage(room=room, text=text), "not_in_room":
+            case PostMessage(room=room, text=text), NotInRoom.code:
                 return f"Not sent: you are not in {room}. ({_quote(text)})"
             case PostMessage(text=text) | SendDirect(text=text), _:
                 return f"Not sent: {detail}. ({_quote(text)})"
-            case JoinRoom(room=room), "already_in_room":
+            case JoinRoom(room=room), AlreadyInRoom.code:
                 return f"You are already in {room}"
-            case ListUsers(room=room), "no_such_room":
+            case ListUsers(room=room), NoSuchRoom.code:
                 return f"There is no room {room}"
         return f"{detail}"
 
@@ -829,7 +865,7 @@ class ChatPresenter:
             self._remember(text)
         if self._do(intent):
             self._view.set_input("")
-        self._flush_lines()
+        self._flush()
 
     def _do(self, intent: slash.Intent) -> bool:
         """Carry out an intent; False keeps the input line as typed (nothing was done)."""
@@ -879,14 +915,12 @@ class ChatPresenter:
             return self._error_here("Not connected yet")
         if not self._text_ok(text):
             return False
-        if conversation.is_room:
+        if conversation.room is not None:
             if not conversation.active:
                 return self._error_here(
                     f"You are not in {conversation.key}: /join {conversation.key} to go back"
                 )
-            command: PostMessage | SendDirect = PostMessage(
-                text=text, room=RoomName.parse(conversation.key)
-            )
+            command: PostMessage | SendDirect = PostMessage(text=text, room=conversation.room)
         else:
             command = SendDirect(to=conversation.peer, text=text)
         self._queue_line(conversation.key, command)
@@ -913,19 +947,17 @@ class ChatPresenter:
                     return self._error_here(f"{target!r} is not a room name")
                 return self._request(LeaveRoom(room=room), conversation=self._selected, needed=True)
             return self._error_here(f"No open conversation called {target}")
-        if not conversation.is_room:
+        if conversation.room is None or not conversation.active:
             self._close_conversation(conversation, "")
             return True
-        if not conversation.active:
-            self._close_conversation(conversation, "")
-            return True
-        room = RoomName.parse(conversation.key)
-        return self._request(LeaveRoom(room=room), conversation=conversation.key, needed=True)
+        return self._request(
+            LeaveRoom(room=conversation.room), conversation=conversation.key, needed=True
+        )
 
     def _list_users(self, room: RoomName | None) -> bool:
         if room is None:
             current = self._conversations.get(self._selected or "")
-            room = RoomName.parse(current.key) if current is not None and current.is_room else LOBBY
+            room = current.room if current is not None and current.room is not None else LOBBY
         return self._request(
             ListUsers(room=room), conversation=self._selected, visible=True, needed=True
         )
@@ -934,7 +966,7 @@ class ChatPresenter:
         """The Users button: the member list of the current room, printed into its log."""
         if not self._closed:
             self._list_users(None)
-            self._flush_lines()
+            self._flush()
 
     def add_room_clicked(self) -> None:
         """The "+" button: start a /join for the person to complete."""
@@ -944,6 +976,7 @@ class ChatPresenter:
         """The person picked a tab."""
         if key in self._conversations and key != self._selected:
             self._select(key)
+            self._flush()
 
     def room_activated(self, room: str) -> None:
         """A click in the room list: show the room, joining it first if needed."""
@@ -952,29 +985,29 @@ class ChatPresenter:
         except InvalidRoom:
             return
         self._do(slash.Join(room=name))
-        self._flush_lines()
+        self._flush()
 
     def member_activated(self, name: str) -> None:
         """A double click on a member: a direct conversation with them."""
         if name and not self._is_me(name):
             self._msg(name, "")
-            self._flush_lines()
+            self._flush()
 
     def scrolled_to_top(self, key: str) -> None:
         """The person scrolled to the top of a room's log: fetch an older page."""
         conversation = self._conversations.get(key)
         if (
             conversation is None
-            or not conversation.is_room
+            or conversation.room is None
             or not conversation.active
             or conversation.loading_older
             or conversation.complete
             or conversation.oldest_seq is None
-            or conversation.lines >= self._max_log_lines
+            or conversation.lines >= MAX_LOG_LINES
         ):
             return
         command = FetchHistory(
-            room=RoomName.parse(key), before=conversation.oldest_seq, limit=HISTORY_PAGE
+            room=conversation.room, before=conversation.oldest_seq, limit=HISTORY_PAGE
         )
         if self._request(command, conversation=key):
             conversation.loading_older = True
@@ -983,7 +1016,8 @@ class ChatPresenter:
         self._focused = focused
         if focused:
             self._unseen = 0
-            self._update_title()
+            self._stale.add(_Panel.TITLE)
+            self._flush()
 
     def recall(self, step: int) -> None:
         """Up (-1) and Down (+1) walk through the lines typed before."""
@@ -1049,15 +1083,19 @@ class ChatPresenter:
                 self._requests.add(
                     Request(entry.command, conversation=entry.conversation, entry=entry)
                 )
-        self._show_outbox()
+        self._stale.add(_Panel.OUTBOX)
 
     def _settle(self, matches: Callable[[ClientCommand], bool]) -> None:
-        request = self._requests.answer(matches)
+        """The server echoed a line the person typed: it leaves the outbox."""
+        self._settle_request(self._requests.answer(matches))
+
+    def _settle_request(self, request: Request | None) -> None:
+        """An answered (or rejected) request: a typed line it carried leaves the outbox."""
         if request is not None and request.entry is not None:
             self._outbox.settle(request.entry)
-            self._show_outbox()
+            self._stale.add(_Panel.OUTBOX)
 
-    def _show_outbox(self) -> None:
+    def _draw_outbox(self) -> None:
         waiting: list[OutboxEntry] = self._outbox.waiting()
         titles = {key: c.title for key, c in self._conversations.items()}
         self._view.set_outbox(
@@ -1076,27 +1114,27 @@ class ChatPresenter:
         key = room_key(room)
         conversation = self._conversations.get(key)
         if conversation is None:
-            conversation = Conversation(key=key, title=key, is_room=True)
+            conversation = Conversation(key=key, title=key, room=room)
             self._conversations[key] = conversation
             self._view.add_conversation(key, conversation.label)
-            self._show_rooms()
+            self._stale.add(_Panel.ROOMS)
         return conversation
 
     def _ensure_direct(self, name: str) -> Conversation:
         key = direct_key(name)
         conversation = self._conversations.get(key)
         if conversation is None:
-            conversation = Conversation(key=key, title="@" + name, is_room=False, peer=name)
-            conversation.members = sorted({self._me, name} - {""}, key=sort_key)
+            conversation = Conversation(key=key, title="@" + name, peer=name)
+            conversation.set_members(n for n in (self._me, name) if n)
             self._conversations[key] = conversation
             self._view.add_conversation(key, conversation.label)
         return conversation
 
     def _close_conversation(self, conversation: Conversation, notice: str) -> None:
         others = [key for key in self._conversations if key != conversation.key]
-        if conversation.is_room and not others:
+        if conversation.room is not None and not others:
             conversation.active = False
-            conversation.members = []
+            conversation.members.clear()
             if notice:
                 self._system(conversation.key, f"{notice}. Join a room with /join #name.")
             self._members_changed(conversation)
@@ -1109,7 +1147,7 @@ class ChatPresenter:
             self._selected = None
             if others:
                 self._select(others[0])
-        self._show_rooms()
+        self._stale.add(_Panel.ROOMS)
 
     def _select(self, key: str) -> None:
         conversation = self._conversations[key]
@@ -1117,22 +1155,26 @@ class ChatPresenter:
         conversation.unread = 0
         conversation.mentioned = False
         self._view.select_conversation(key)
-        self._view.set_conversation_label(key, conversation.label)
-        self._view.show_members(conversation.members)
-        self._show_rooms()
+        self._stale_labels.add(key)
+        self._stale |= {_Panel.MEMBERS, _Panel.ROOMS}
 
     def _members_changed(self, conversation: Conversation) -> None:
         if conversation.key == self._selected:
-            self._view.show_members(conversation.members)
-        if conversation.is_room:
-            self._show_rooms()
+            self._stale.add(_Panel.MEMBERS)
+        if conversation.room is not None:
+            self._stale.add(_Panel.ROOMS)
 
-    def _show_rooms(self) -> None:
+    def _draw_members(self) -> None:
+        conversation = self._conversations.get(self._selected or "")
+        if conversation is not None:
+            self._view.show_members(sorted(conversation.members.values(), key=sort_key))
+
+    def _draw_rooms(self) -> None:
         rooms = dict(self._server_rooms)
         for c in self._conversations.values():
-            if c.is_room and c.active and c.members:
+            if c.room is not None and c.active and c.members:
                 rooms[c.key] = len(c.members)  # live, where we see the members
-            elif c.is_room and c.active:
+            elif c.room is not None and c.active:
                 rooms.setdefault(c.key, 0)
         items = []
         for room in sorted(rooms):
@@ -1146,14 +1188,14 @@ class ChatPresenter:
         if conversation.key != self._selected:
             conversation.unread += 1
             conversation.mentioned = conversation.mentioned or mentioned
-            self._view.set_conversation_label(conversation.key, conversation.label)
+            self._stale_labels.add(conversation.key)
         if not self._focused:
             self._unseen += 1
-            self._update_title()
+            self._stale.add(_Panel.TITLE)
             if ring:
                 self._view.ring_bell()
 
-    def _update_title(self) -> None:
+    def _draw_title(self) -> None:
         title = APP_NAME
         if self._me and self._target is not None:
             title = f"{APP_NAME} — {self._me} on {self._target.address}"
@@ -1184,17 +1226,42 @@ class ChatPresenter:
     ) -> None:
         self._add(key, LogLine(kind=kind, time=self._time(at), spans=(Span(text=text),)))
 
+    def _tell_everywhere(self, text: str, kind: LineKind = LineKind.SYSTEM) -> None:
+        """News about the connection, in every open conversation."""
+        for conversation in self._conversations.values():
+            self._system(conversation.key, text, kind)
+
     def _add(self, key: str, line: LogLine) -> None:
         self._pending.setdefault(key, []).append(line)
         conversation = self._conversations.get(key)
         if conversation is not None:
-            conversation.lines = min(self._max_log_lines, conversation.lines + 1)
+            conversation.grew((line,))
 
     def _flush_lines(self) -> None:
         pending, self._pending = self._pending, {}
         for key, lines in pending.items():
             if key in self._conversations:
                 self._view.append_lines(key, lines)
+
+    def _flush(self) -> None:
+        """Draw what changed since the last flush: the new lines, then each panel once."""
+        if self._closed:
+            return
+        self._flush_lines()
+        labels, self._stale_labels = self._stale_labels, set()
+        for key in labels:
+            conversation = self._conversations.get(key)
+            if conversation is not None:
+                self._view.set_conversation_label(key, conversation.label)
+        stale, self._stale = self._stale, set()
+        for panel, draw in (
+            (_Panel.MEMBERS, self._draw_members),
+            (_Panel.ROOMS, self._draw_rooms),
+            (_Panel.TITLE, self._draw_title),
+            (_Panel.OUTBOX, self._draw_outbox),
+        ):
+            if panel in stale:
+                draw()
 
 
 def _quote(text: str, limit: int = 60) -> str:

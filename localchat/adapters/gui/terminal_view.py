@@ -24,11 +24,11 @@ from collections import deque
 from collections.abc import Sequence
 from typing import TextIO
 
-from localchat.adapters.gui.connect import ConnectForm, ConnectPresenter, Field
+from localchat.adapters.gui.connect import FIELD_LABELS, ConnectForm, ConnectPresenter, Field
 from localchat.adapters.gui.formatting import LineKind, LogLine
 from localchat.adapters.gui.presenter import ChatIntents, RoomItem
 from localchat.adapters.gui.trust import Alert, Question
-from localchat.ports.session import ServerEntry
+from localchat.ports.discovery import ServerEntry
 
 POLL_SECONDS = 0.05
 DRAIN_SECONDS = 5.0
@@ -39,12 +39,6 @@ CONNECT_WAIT_SECONDS = 15.0
 """At the end of input, how long to wait for a first connection still being made."""
 
 _MARKS = {LineKind.SYSTEM: "*", LineKind.ERROR: "!"}
-_PROMPTS: dict[Field, str] = {
-    "host": "Server address",
-    "port": "Port",
-    "name": "Your name",
-    "password": "Password",
-}
 
 
 class _TerminalDialog:
@@ -57,10 +51,6 @@ class _TerminalDialog:
         self._fields: list[Field] = []
         self._answers: dict[str, str] = {}
         self.closed = False
-
-    @property
-    def busy(self) -> bool:
-        return self._form.busy
 
     @property
     def wants_input(self) -> bool:
@@ -137,7 +127,7 @@ class _TerminalDialog:
         field = self._fields[0]
         default = "" if field == "password" else self._answers[field]
         hint = f" [{default}]" if default else ""
-        self._print(f"{_PROMPTS[field]}{hint}:")
+        self._print(f"{FIELD_LABELS[field]}{hint}:")
 
     def _print(self, text: str) -> None:
         self._out.write(text + "\n")
@@ -160,7 +150,6 @@ class TerminalChatView:
         self._selected: str | None = None
         self._banner: str | None = None
         self._outbox: list[str] = []
-        self._titles: dict[str, str] = {}
         self._question: Question | None = None
 
     # -- running --------------------------------------------------------------------------------
@@ -243,10 +232,10 @@ class TerminalChatView:
         self._closed = True
 
     def add_conversation(self, key: str, label: str) -> None:
-        self._titles[key] = label
+        pass  # every line names its conversation
 
     def remove_conversation(self, key: str) -> None:
-        self._titles.pop(key, None)
+        pass
 
     def select_conversation(self, key: str) -> None:
         if key != self._selected:
@@ -254,7 +243,7 @@ class TerminalChatView:
             self._print(f"--- now talking in {key} ---")
 
     def set_conversation_label(self, key: str, label: str) -> None:
-        self._titles[key] = label
+        pass  # no tabs: unread counts show in a window only
 
     def append_lines(self, key: str, lines: Sequence[LogLine]) -> None:
         for line in lines:

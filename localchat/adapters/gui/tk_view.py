@@ -17,14 +17,15 @@ from tkinter import font as tkfont
 from tkinter import ttk
 from typing import Any
 
-from localchat.adapters.gui.connect import ConnectForm, ConnectPresenter, Field, ServerRow
-from localchat.adapters.gui.formatting import LineKind, LogLine
-from localchat.adapters.gui.presenter import (
-    EVENTS_PER_PUMP,
-    MAX_LOG_LINES,
-    ChatIntents,
-    RoomItem,
+from localchat.adapters.gui.connect import (
+    FIELD_LABELS,
+    ConnectForm,
+    ConnectPresenter,
+    Field,
+    ServerRow,
 )
+from localchat.adapters.gui.formatting import LineKind, LogLine
+from localchat.adapters.gui.presenter import MAX_LOG_LINES, ChatIntents, RoomItem
 from localchat.adapters.gui.trust import Alert, Question
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,8 @@ class _Log:
             cursor="arrow",
         )
         self.view = view
+        self.colour_tags: set[str] = set()
+        """The name-colour tags configured in this log so far."""
         self.follow = True
         """Keep the newest line in view (until the person scrolls up)."""
         self.text.bind("<Configure>", lambda e: self.show_end(), add=True)
@@ -142,13 +145,7 @@ class TkConnectDialog:
         self.discovery = ttk.Label(body, foreground="#555555", wraplength=WRAP, justify="left")
         self.fields: dict[Field, ttk.Entry] = {}
         self._field_rows: dict[Field, tuple[ttk.Label, ttk.Entry]] = {}
-        labels: dict[Field, str] = {
-            "host": "Server",
-            "port": "Port",
-            "name": "Your name",
-            "password": "Password",
-        }
-        for row, (field, label) in enumerate(labels.items(), start=3):
+        for row, (field, label) in enumerate(FIELD_LABELS.items(), start=3):
             caption = ttk.Label(body, text=label)
             entry = ttk.Entry(body, width=30, show="•" if field == "password" else "")
             caption.grid(row=row, column=0, sticky="w", pady=3, padx=(0, 8))
@@ -517,9 +514,9 @@ class TkChatView:
         if self._quit_requested.is_set():
             self._intents.quit()
             return
-        handled = self._intents.pump()
+        more = self._intents.pump()
         if not self.closed:
-            delay = 1 if handled >= EVENTS_PER_PUMP else POLL_MS
+            delay = 1 if more else POLL_MS
             self._poll_id = self.root.after(delay, self._poll)
 
     # -- intents --------------------------------------------------------------------------------
@@ -684,16 +681,18 @@ class TkChatView:
 
     def _insert(self, key: str, index: str, lines: Sequence[LogLine]) -> int:
         """Insert lines at ``index`` in one call; returns how many text lines were added."""
-        text = self._logs[key].text
+        log = self._logs[key]
+        text = log.text
         args: list[Any] = []
         added = 0
         for line in lines:
-            if line.colour and "c" + line.colour not in text.tag_names():
+            if line.colour and "c" + line.colour not in log.colour_tags:
+                log.colour_tags.add("c" + line.colour)
                 text.tag_configure(
                     "c" + line.colour, foreground=line.colour, font=self.fonts["bold"]
                 )
             args += self._line_args(line)
-            added += 1 + line.text.count("\n")
+            added += line.height
         text.configure(state="normal")
         text.insert(index, *args)
         return added

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from localchat.adapters.tls.known_servers import forget_command
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Question:
@@ -38,10 +40,6 @@ class Alert:
 
     title: str
     text: str
-
-
-def forget_command(address: str) -> str:
-    return f"localchat trust {address} --forget"
 
 
 def first_contact(address: str, fingerprint: str, advertised: str | None) -> Question:

@@ -67,9 +67,8 @@ class MdnsAdvertiser:
         addresses: Sequence[str],
         host_name: str | None = None,
     ) -> None:
-        safe = advertisable_addresses("0.0.0.0", addresses) + [
-            a for a in advertisable_addresses("::", addresses) if ":" in a
-        ]
+        # every family, IPv4 first (a stable sort keeps each family in interface order)
+        safe = sorted(advertisable_addresses("::", addresses), key=lambda a: ":" in a)
         if not safe:
             raise NothingToAdvertise("no address other machines could reach")
         self._addresses = safe

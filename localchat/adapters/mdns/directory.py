@@ -63,7 +63,7 @@ def address_rank(address: str) -> int:
 
 
 @dataclass
-class ServerDirectory:
+class DiscoveryModel:
     """See the module docstring. Not thread-safe: one owner calls it."""
 
     recheck_up: float = 30.0

@@ -2,9 +2,10 @@
 
 Threads: zeroconf's own thread calls :meth:`LanDiscovery._on_service_change`, which only
 queues the name. One worker thread resolves names, probes addresses (see :mod:`.probe`)
-and updates the :class:`~localchat.adapters.mdns.directory.ServerDirectory`; readers take
-snapshots under a lock, or wait for changes in :meth:`LanDiscovery.watch`. Nothing here calls
-back into a GUI: a dialog runs ``watch`` on a thread of its own and queues what it yields.
+and updates the :class:`~localchat.adapters.mdns.directory.DiscoveryModel`; readers take
+snapshots under a lock (:meth:`LanDiscovery.servers`, which never blocks, so a dialog may
+poll it from its UI thread), or wait for changes in :meth:`LanDiscovery.watch`. Nothing here
+calls back into a GUI.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from zeroconf import InterfaceChoice, ServiceBrowser, ServiceStateChange, Zeroconf
 
-from localchat.adapters.mdns.directory import ServerDirectory
+from localchat.adapters.mdns.directory import DiscoveryModel
 from localchat.adapters.mdns.probe import probe_all
 from localchat.adapters.mdns.txt import SERVICE_TYPE, InvalidAdvert, decode_txt, label_of
 from localchat.ports.discovery import DiscoveredServer
@@ -37,11 +38,11 @@ class LanDiscovery:
         *,
         probe_timeout: float = 1.0,
         interfaces: Sequence[str] | None = None,
-        directory: ServerDirectory | None = None,
+        model: DiscoveryModel | None = None,
     ) -> None:
         self._probe_timeout = probe_timeout
         self._interfaces = list(interfaces) if interfaces else None
-        self._directory = directory if directory is not None else ServerDirectory()
+        self._model = model if model is not None else DiscoveryModel()
         self._changed = threading.Condition()
         self._names: queue.Queue[tuple[str, ServiceStateChange]] = queue.Queue()
         self._closed = False
@@ -61,22 +62,22 @@ class LanDiscovery:
 
     def servers(self) -> tuple[DiscoveredServer, ...]:
         with self._changed:
-            return self._directory.servers()
+            return self._model.servers()
 
     def watch(self, timeout: float | None = None) -> Iterator[tuple[DiscoveredServer, ...]]:
         deadline = None if timeout is None else time.monotonic() + timeout
         seen = -1
         while True:
             with self._changed:
-                while self._directory.version == seen and not self._closed:
+                while self._model.version == seen and not self._closed:
                     remaining = None if deadline is None else deadline - time.monotonic()
                     if remaining is not None and remaining <= 0:
                         return
                     self._changed.wait(remaining)
                 if self._closed:
                     return
-                seen = self._directory.version
-                snapshot = self._directory.servers()
+                seen = self._model.version
+                snapshot = self._model.servers()
             yield snapshot
 
     def close(self) -> None:
@@ -120,7 +121,7 @@ class LanDiscovery:
 
     def _wait_seconds(self) -> float:
         with self._changed:
-            next_at = self._directory.next_probe_at()
+            next_at = self._model.next_probe_at()
         if next_at is None:
             return IDLE_WAIT_SECONDS
         return min(IDLE_WAIT_SECONDS, max(0.0, next_at - time.monotonic()))
@@ -132,7 +133,7 @@ class LanDiscovery:
             return
         while True:
             if change is ServiceStateChange.Removed:
-                self._update(functools.partial(self._directory.withdrawn, name))
+                self._update(functools.partial(self._model.withdrawn, name))
             else:
                 self._resolve(name)
             try:
@@ -153,19 +154,17 @@ class LanDiscovery:
             return
         addresses = info.parsed_scoped_addresses()
         port = info.port
-        self._update(functools.partial(self._directory.announced, name, advert, addresses, port))
+        self._update(functools.partial(self._model.announced, name, advert, addresses, port))
 
     def _probe(self) -> None:
         with self._changed:
-            due = self._directory.probes_due(time.monotonic())
+            due = self._model.probes_due(time.monotonic())
         if not due:
             return
         results = probe_all(due, self._probe_timeout)
         now = time.monotonic()
         with self._changed:
-            changed = [
-                self._directory.probed(endpoint, ok, now) for endpoint, ok in results.items()
-            ]
+            changed = [self._model.probed(endpoint, ok, now) for endpoint, ok in results.items()]
             if any(changed):
                 self._changed.notify_all()
 

@@ -13,7 +13,7 @@ import socket
 import time
 from collections.abc import Sequence
 
-Endpoint = tuple[str, int]
+from localchat.adapters.mdns.directory import Endpoint
 
 
 def probe_all(endpoints: Sequence[Endpoint], timeout: float) -> dict[Endpoint, bool]:

@@ -39,18 +39,19 @@ from typing import Any
 
 from localchat.adapters.tls.channel import TlsChannel, client_context, looks_like_tls
 from localchat.adapters.tls.fingerprint import Fingerprint
-from localchat.adapters.tls.known_servers import KnownServers, ServerAddress
+from localchat.adapters.tls.known_servers import KnownServers, ServerAddress, forget_command
 from localchat.adapters.wire import packets as p
-from localchat.adapters.wire.errors import ProtocolError
+from localchat.adapters.wire.errors import ProtocolError, ShuttingDown
 from localchat.adapters.wire.framing import FrameDecoder
 from localchat.adapters.wire.schema import ServerPacket, encode_packet, parse_server_packet
+from localchat.domain.errors import ServerFull
 from localchat.domain.protocol import PROTOCOL_VERSION
 
 CLIENT_MAX_FRAME_BYTES = 16 * 1024 * 1024
 """Server frames up to this size are accepted (user lists of big rooms exceed 64 KiB)."""
 PLAIN_ANSWER_SECONDS = 1.0
 """How long to wait for the rest of a plain-text answer to our TLS ClientHello."""
-REFUSALS_WITHOUT_TLS = frozenset({"server_full", "shutting_down"})
+REFUSALS_WITHOUT_TLS = frozenset({ServerFull.code, ShuttingDown.code})
 """Codes a TLS server may send in plain text before any handshake (no room for one)."""
 
 _Selector = getattr(selectors, "PollSelector", selectors.SelectSelector)
@@ -137,10 +138,10 @@ class ServerIdentityChanged(UntrustedServer):
         self, address: ServerAddress, pinned: Fingerprint, fingerprint: Fingerprint
     ) -> None:
         super().__init__(
-            f"WARNING: THE CERTIFICATE OF THE SERVER AT {address} HAS CHANGED. Someone may be "
-            f"intercepting this connection, or the server got a new certificate. Trusted: "
-            f"{pinned}; presented now: {fingerprint}. Not connecting. If the operator confirms "
-            f"the new certificate, run: localchat trust {address} --forget",
+            f"WARNING: this is NOT the certificate pinned for {address}: its certificate HAS "
+            "CHANGED. Someone may be intercepting this connection, or the server got a new "
+            f"certificate. Trusted: {pinned}; presented now: {fingerprint}. Refused. If the "
+            f"operator confirms the new certificate, run: {forget_command(address)}",
             address,
             fingerprint,
         )

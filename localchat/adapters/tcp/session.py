@@ -49,21 +49,12 @@ from localchat.adapters.tcp.client import (
     TlsTrust,
     UnknownServer,
 )
-from localchat.adapters.tcp.client_codec import UnreadablePacket, to_event
 from localchat.adapters.tls.fingerprint import Fingerprint, InvalidFingerprint
 from localchat.adapters.tls.known_servers import KnownServers
 from localchat.adapters.wire import packets as p
+from localchat.adapters.wire.client_events import UnreadablePacket, to_event, to_packet
 from localchat.adapters.wire.errors import ProtocolError, TlsRequired
-from localchat.domain.commands import (
-    FetchHistory,
-    JoinRoom,
-    LeaveRoom,
-    ListRooms,
-    ListUsers,
-    PostMessage,
-    SendDirect,
-)
-from localchat.domain.errors import AuthFailed, InvalidName, UnsupportedProtocol
+from localchat.domain.errors import AuthFailed, InvalidName, NameTaken, UnsupportedProtocol
 from localchat.domain.events import UserJoined, UserLeft, Welcomed
 from localchat.domain.names import LOBBY, name_key
 from localchat.ports.session import (
@@ -137,27 +128,6 @@ def describe_network_error(error: BaseException, address: str) -> str:
     return f"The connection to {address} failed: {error}."
 
 
-def send_command(client: ChatClient, command: ClientCommand) -> None:
-    """Put one command on the wire; raises :class:`ClientError` if the connection is gone."""
-    match command:
-        case PostMessage(text=text, room=room):
-            client.say(text, room.canonical)
-        case SendDirect(to=to, text=text):
-            client.direct(to, text)
-        case JoinRoom(room=room):
-            client.join(room.canonical)
-        case LeaveRoom(room=room):
-            client.leave(room.canonical)
-        case ListUsers(room=room):
-            client.list_users(room.canonical)
-        case ListRooms():
-            client.list_rooms()
-        case FetchHistory(room=room, before=before, limit=limit):
-            client.history(room.canonical, before=before, limit=limit)
-        case _:  # pragma: no cover - the union is exhaustive
-            raise AssertionError(f"unhandled command {command!r}")
-
-
 class TcpChatSession:
     """See the module docstring. Create, :meth:`start`, then :meth:`send` and :meth:`close`."""
 
@@ -198,7 +168,7 @@ class TcpChatSession:
         if client is None:
             return False
         try:
-            send_command(client, command)
+            client.send(to_packet(command))
         except ClientError:
             return False  # the network thread sees the break and reports it
         return True
@@ -245,7 +215,7 @@ class TcpChatSession:
                 return  # the person decides; a new session applies the answer
             except ServerRefused as refusal:
                 drop = ConnectionDropped(reason=refusal.message, code=refusal.code)
-                name_taken = name_taken + 1 if refusal.code == "name_taken" else 0
+                name_taken = name_taken + 1 if refusal.code == NameTaken.code else 0
                 give_up = (
                     give_up or refusal.code in GIVE_UP_CODES or name_taken > NAME_TAKEN_RETRIES
                 )
@@ -262,7 +232,7 @@ class TcpChatSession:
                 return
             delay = self._backoff.delay(attempt)
             attempt += 1
-            self._emit(dataclasses.replace(drop, retry_in=delay, attempt=attempt))
+            self._emit(dataclasses.replace(drop, retry_in=delay))
             if self._stopping.wait(delay):
                 return
 

@@ -18,7 +18,6 @@ either.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,13 +25,21 @@ from pathlib import Path
 import platformdirs
 
 from localchat.adapters.tls.fingerprint import Fingerprint, InvalidFingerprint
+from localchat.ports.session import address_key, host_port
 
 FILE_NAME = "known_servers"
+
+
+def forget_command(address: ServerAddress | str) -> str:
+    """The command that drops what is recorded for ``address`` (said by every refusal)."""
+    return f"localchat trust {address} --forget"
+
+
 HEADER = (
     "# LocalChat: pinned server certificates (trust on first use, like ssh known_hosts).\n"
     "# One 'HOST:PORT SHA256:...' per line ('HOST:PORT unencrypted': a server without TLS\n"
     "# you agreed to use). To trust a server's new certificate, delete its line or run:\n"
-    "# localchat trust HOST:PORT --forget\n"
+    f"# {forget_command('HOST:PORT')}\n"
 )
 UNENCRYPTED = "unencrypted"
 """The second field of a line for a server the person agreed to use without TLS."""
@@ -60,7 +67,7 @@ class ServerAddress:
 
     @classmethod
     def of(cls, host: str, port: int) -> ServerAddress:
-        return cls(host.strip().strip("[]").lower(), port)
+        return cls(*address_key(host, port))
 
     @classmethod
     def parse(cls, text: str) -> ServerAddress:
@@ -73,11 +80,7 @@ class ServerAddress:
         return cls.of(host, int(port))
 
     def __str__(self) -> str:
-        try:
-            is_v6 = ipaddress.ip_address(self.host).version == 6
-        except ValueError:
-            is_v6 = False
-        return f"[{self.host}]:{self.port}" if is_v6 else f"{self.host}:{self.port}"
+        return host_port(self.host, self.port)
 
 
 class KnownServers:

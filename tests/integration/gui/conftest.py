@@ -25,7 +25,8 @@ from localchat.adapters.gui.presenter import ChatPresenter
 from localchat.adapters.system_clock import SystemClock
 from localchat.adapters.tcp.session import Backoff, TcpChatSession
 from localchat.adapters.tls.known_servers import KnownServersTrust, user_known_servers
-from localchat.ports.session import ConnectTarget, ServerDirectory, SessionListener
+from localchat.ports.discovery import ServerDirectory
+from localchat.ports.session import ConnectTarget, SessionListener
 from tests.conftest import RunningServer
 
 try:

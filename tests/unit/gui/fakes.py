@@ -12,14 +12,8 @@ from localchat.adapters.gui.formatting import LogLine
 from localchat.adapters.gui.preferences import LastConnection
 from localchat.adapters.gui.presenter import RoomItem
 from localchat.adapters.gui.trust import Alert, Question
-from localchat.ports.session import (
-    ClientCommand,
-    ConnectTarget,
-    ServerEntry,
-    ServerListing,
-    SessionEvent,
-    SessionListener,
-)
+from localchat.ports.discovery import ServerEntry, ServerListing
+from localchat.ports.session import ClientCommand, ConnectTarget, SessionEvent, SessionListener
 
 
 class FakeConnectView:

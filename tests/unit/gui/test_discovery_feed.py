@@ -1,4 +1,4 @@
-"""DiscoveryFeed: servers found by a (fake) discovery reach the UI thread through a queue."""
+"""DiscoveryFeed: servers found by a (fake) discovery reach the connect dialog's snapshots."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from localchat.adapters.gui.discovery_feed import DiscoveryFeed
-from localchat.ports.session import ServerEntry, ServerListing
+from localchat.ports.discovery import ServerEntry, ServerListing
 from tests.fakes import FakeDiscovery, discovered
 from tests.helpers import wait_until
 

@@ -16,7 +16,8 @@ from localchat.adapters.gui.outbox import Outbox, Request, RequestLog
 from localchat.adapters.gui.preferences import JsonPreferences, LastConnection
 from localchat.domain.commands import ListRooms, PostMessage, SendDirect
 from localchat.domain.names import RoomName
-from localchat.ports.session import ConnectTarget, ServerEntry
+from localchat.ports.discovery import ServerEntry
+from localchat.ports.session import ConnectTarget
 from tests.unit.gui.fakes import FakeConnectView, StaticDirectory
 
 

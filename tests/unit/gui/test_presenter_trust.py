@@ -7,12 +7,12 @@ from __future__ import annotations
 from localchat.adapters.gui.connect import LOOKING, NOTHING_FOUND, ConnectForm
 from localchat.adapters.gui.preferences import LastConnection
 from localchat.domain.events import RoomsListed, RoomSummary
+from localchat.ports.discovery import ServerEntry
 from localchat.ports.session import (
     CertificateChanged,
     ConnectionDropped,
     ConnectionOpened,
     ConnectTarget,
-    ServerEntry,
     UnencryptedServerReached,
     UnknownCertificatePresented,
 )

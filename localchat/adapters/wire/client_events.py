@@ -1,9 +1,10 @@
-"""Server packets -> the domain events a client session reports (the client's side of
-:func:`~localchat.adapters.wire.schema.to_command`).
+"""The client's side of the codec: its commands -> packets, server packets -> the domain
+events a client session reports (the mirror of :func:`~localchat.adapters.wire.schema.to_command`
+and the server's event encoder).
 
-Pure and sans-IO. A server is trusted to send canonical room names and valid times, but a
-broken or newer one must not crash a client: anything that does not convert is
-:class:`UnreadablePacket`, which the session treats as a protocol error.
+Pure and sans-IO, so every client transport shares it. A server is trusted to send canonical
+room names and valid times, but a broken or newer one must not crash a client: anything that
+does not convert is :class:`UnreadablePacket`, which a session treats as a protocol error.
 """
 
 from __future__ import annotations
@@ -12,6 +13,15 @@ from datetime import UTC, datetime
 
 from localchat.adapters.wire import packets as p
 from localchat.adapters.wire.schema import ServerPacket
+from localchat.domain.commands import (
+    FetchHistory,
+    JoinRoom,
+    LeaveRoom,
+    ListRooms,
+    ListUsers,
+    PostMessage,
+    SendDirect,
+)
 from localchat.domain.errors import DomainError
 from localchat.domain.events import (
     ClientEvent,
@@ -28,6 +38,7 @@ from localchat.domain.events import (
 )
 from localchat.domain.model import LeaveReason, Message
 from localchat.domain.names import RoomName
+from localchat.ports.session import ClientCommand
 
 
 class UnreadablePacket(ValueError):
@@ -100,3 +111,23 @@ def to_event(packet: ServerPacket) -> ClientEvent | None:
         case p.Ping() | p.Pong():
             return None
     raise AssertionError(f"unhandled packet {packet!r}")  # pragma: no cover
+
+
+def to_packet(command: ClientCommand) -> p.Packet:
+    """The packet that asks the server for ``command``."""
+    match command:
+        case PostMessage(text=text, room=room):
+            return p.Say(text=text, room=room.canonical)
+        case SendDirect(to=to, text=text):
+            return p.Direct(to=to, text=text)
+        case JoinRoom(room=room):
+            return p.Join(room=room.canonical)
+        case LeaveRoom(room=room):
+            return p.Leave(room=room.canonical)
+        case ListUsers(room=room):
+            return p.ListUsers(room=room.canonical)
+        case ListRooms():
+            return p.ListRooms()
+        case FetchHistory(room=room, before=before, limit=limit):
+            return p.History(room=room.canonical, before=before, limit=limit)
+    raise AssertionError(f"unhandled command {command!r}")  # pragma: no cover
