@@ -1,11 +1,12 @@
 """Run ``localchat`` as a real process (a server that keeps running, or a command to its end).
 
-Network safety: callers start from :func:`tests.conftest.safe_cli_env` (loopback, no mDNS,
-plain TCP unless a flag asks for TLS).
+Network safety: callers start from :func:`safe_cli_env` (loopback, no mDNS, plain TCP unless
+a flag asks for TLS).
 """
 
 from __future__ import annotations
 
+import os
 import queue
 import signal
 import subprocess
@@ -16,6 +17,29 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 LOCALCHAT = [sys.executable, "-m", "localchat"]
+
+SAFE_SETTINGS = {
+    "LOCALCHAT_HOST": "127.0.0.1",  # never listen on the machine's real interfaces
+    "LOCALCHAT_ADVERTISE": "false",  # never announce on the LAN (mDNS)
+    "LOCALCHAT_DISCOVER": "false",  # nor browse for servers (run-client)
+    "LOCALCHAT_TLS": "false",  # the tests' clients speak plain TCP unless they ask for TLS
+}
+
+
+def safe_cli_env(*, memory_store: bool = False, **extra: str) -> dict[str, str]:
+    """Environment for a ``localchat`` subprocess: this process's environment without any
+    inherited LOCALCHAT_* variable, plus loopback, no mDNS (neither announcing nor browsing)
+    and plain TCP (flags on the command line still win), plus ``extra``.
+
+    ``memory_store`` keeps the history in memory (``LOCALCHAT_STORE=:memory:``), for tests
+    that start several servers and care about none of their history files.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALCHAT_")}
+    env.update(SAFE_SETTINGS)
+    if memory_store:
+        env["LOCALCHAT_STORE"] = ":memory:"
+    env.update(extra)
+    return env
 
 
 @dataclass

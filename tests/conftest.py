@@ -3,12 +3,12 @@
 Network safety: servers bind 127.0.0.1, never advertise on the LAN (mDNS), and speak plain
 TCP unless a test asks for ``tls=True`` (then with a throw-away certificate). Every test gets
 its own XDG data and config directories, so nothing reads or writes the person's real ones
-(certificates, pinned fingerprints). Subprocess tests start from :func:`safe_cli_env`.
+(certificates, pinned fingerprints). Subprocess tests start from
+:func:`tests.cli_process.safe_cli_env`.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,20 +31,6 @@ TEST_DEFAULTS: dict[str, Any] = {
     "tls": False,
     "advertise": False,
 }
-
-
-def safe_cli_env(**extra: str) -> dict[str, str]:
-    """Environment for a ``localchat`` subprocess: loopback, no mDNS (neither announcing nor
-    browsing), plain TCP by default (flags given on the command line still win), plus
-    ``extra``."""
-    return {
-        **os.environ,
-        "LOCALCHAT_HOST": "127.0.0.1",
-        "LOCALCHAT_ADVERTISE": "false",
-        "LOCALCHAT_DISCOVER": "false",
-        "LOCALCHAT_TLS": "false",
-        **extra,
-    }
 
 
 @pytest.fixture(autouse=True)

@@ -27,6 +27,7 @@ from localchat.adapters.wire import packets as p
 from localchat.adapters.wire.framing import FrameDecoder
 from localchat.adapters.wire.schema import ServerPacket, parse_server_packet
 from localchat.domain.names import name_key
+from tests.cli_process import safe_cli_env
 from tests.helpers import wait_until
 
 P = TypeVar("P", bound=p.Packet)
@@ -197,23 +198,6 @@ LOCALCHAT = str(Path(sys.executable).with_name("localchat"))
 """The console script installed next to this interpreter (the venv's entry point)."""
 
 
-SAFE_DEFAULTS = {
-    "LOCALCHAT_HOST": "127.0.0.1",  # never listen on the machine's real interfaces
-    "LOCALCHAT_ADVERTISE": "false",  # never send mDNS
-    "LOCALCHAT_TLS": "false",  # the tests' clients speak plain TCP unless they ask for TLS
-    "LOCALCHAT_STORE": ":memory:",  # several servers per test need no history file
-}
-
-
-def cli_env(**variables: str) -> dict[str, str]:
-    """This process's environment without any LOCALCHAT_* variable, plus the safe defaults
-    for tests (loopback, no mDNS, plain TCP, history in memory), plus ``variables``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALCHAT_")}
-    env.update(SAFE_DEFAULTS)
-    env.update(variables)
-    return env
-
-
 class ServerProcess:
     """``localchat run-server ARGS`` in a child process, with what it printed."""
 
@@ -222,7 +206,7 @@ class ServerProcess:
             [LOCALCHAT, "run-server", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=cli_env(**(env or {})),
+            env=safe_cli_env(memory_store=True, **(env or {})),
         )
         self.lines: list[str] = []
         self._pending = b""

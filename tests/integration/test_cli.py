@@ -23,7 +23,8 @@ from localchat.adapters.tcp.client import ChatClient, ServerRefused
 from localchat.adapters.wire import packets as p
 from localchat.app.cli import app
 from localchat.app.settings import Settings, load_settings
-from tests.integration.support import LOCALCHAT, ServerProcess, cli_env
+from tests.cli_process import safe_cli_env
+from tests.integration.support import LOCALCHAT, ServerProcess
 
 OPTIONS = [
     "--host",
@@ -89,7 +90,7 @@ def test_version_from_the_console_script() -> None:
         check=False,
         capture_output=True,
         text=True,
-        env=cli_env(),
+        env=safe_cli_env(memory_store=True),
         timeout=30,
     )
     assert (done.returncode, done.stdout, done.stderr) == (0, f"localchat {__version__}\n", "")
@@ -176,7 +177,7 @@ def test_a_bad_setting_from_the_console_script(tmp_path: Path) -> None:
         check=False,
         capture_output=True,
         text=True,
-        env=cli_env(),
+        env=safe_cli_env(memory_store=True),
         timeout=30,
     )
     assert_one_line_error(done.returncode, done.stdout, done.stderr, "max_clients")
@@ -188,7 +189,7 @@ def test_a_busy_port_is_one_line(busy_port: int) -> None:
         check=False,
         capture_output=True,
         text=True,
-        env=cli_env(),
+        env=safe_cli_env(memory_store=True),
         timeout=30,
     )
     assert_one_line_error(

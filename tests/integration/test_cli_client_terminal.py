@@ -15,7 +15,8 @@ import pytest
 from localchat.adapters.tcp.client import TlsTrust
 from localchat.adapters.tls.known_servers import KnownServers
 from localchat.adapters.wire import packets as p
-from tests.conftest import RunningServer, safe_cli_env
+from tests.cli_process import safe_cli_env
+from tests.conftest import RunningServer
 from tests.helpers import wait_until
 
 
@@ -69,7 +70,6 @@ class TerminalClient:
 def run_terminal(tmp_path: Path) -> Iterator[Callable[..., TerminalClient]]:
     started: list[TerminalClient] = []
     env = safe_cli_env(XDG_CONFIG_HOME=str(tmp_path / "config"))
-    env.pop("LOCALCHAT_PASSWORD", None)
 
     def run(*args: str, **extra_env: str) -> TerminalClient:
         client = TerminalClient(list(args), {**env, **extra_env})

@@ -13,7 +13,7 @@ from localchat.adapters.tls.fingerprint import Fingerprint
 from localchat.adapters.tls.known_servers import ServerAddress, user_known_servers
 from localchat.app.cli import app
 from tests import cli_process
-from tests.conftest import safe_cli_env
+from tests.cli_process import safe_cli_env
 
 SERVER_ARGS = ["--port", "0", "--tls"]  # loopback and no mDNS come from safe_cli_env
 

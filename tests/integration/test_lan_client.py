@@ -14,7 +14,7 @@ import pytest
 
 from localchat.adapters.tls.fingerprint import Fingerprint
 from tests import cli_process
-from tests.conftest import safe_cli_env
+from tests.cli_process import safe_cli_env
 from tests.helpers import wait_until
 from tests.netns import NetnsHost, two_hosts
 

@@ -17,7 +17,7 @@ import pytest
 
 from localchat.adapters.tls.fingerprint import Fingerprint
 from tests import cli_process
-from tests.conftest import safe_cli_env
+from tests.cli_process import safe_cli_env
 from tests.netns import UNREACHABLE, NetnsHost, two_hosts
 
 ANNOUNCED = "announced on the local network"

@@ -15,7 +15,7 @@ import pytest
 
 from localchat.adapters.tcp.client import ChatClient, ClientError
 from localchat.adapters.wire import packets as p
-from tests.conftest import safe_cli_env
+from tests.cli_process import safe_cli_env
 from tests.helpers import wait_until
 
 Seen = tuple[str, int, str, str]  # room, seq, sender, text

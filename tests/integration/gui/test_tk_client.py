@@ -14,7 +14,8 @@ import pytest
 from localchat.adapters.gui.presenter import BANNER_RECONNECTING, MAX_LOG_LINES
 from localchat.adapters.memory.store import InMemoryMessageStore
 from localchat.adapters.wire import packets as p
-from tests.conftest import RunningServer, safe_cli_env
+from tests.cli_process import safe_cli_env
+from tests.conftest import RunningServer
 from tests.helpers import wait_until
 from tests.integration.gui.conftest import TkClient, spin, two_windows
 from tests.integration.gui.window_manager import ask_to_close
