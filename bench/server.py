@@ -27,6 +27,13 @@ STOP_SECONDS = 5.0
 MAX_CLIENTS = 100_000
 
 
+def listening_address(text: str) -> tuple[str, int] | None:
+    """HOST and PORT from a ``listening on HOST:PORT`` line in ``text`` (an IPv6 host without
+    its brackets), or None (``listening on memory (in-process only)`` has no port)."""
+    found = LISTENING.search(text)
+    return None if found is None else (found[1] or found[2], int(found[3]))
+
+
 class ServerError(Exception):
     """The server did not start (the message ends with the tail of its output)."""
 
@@ -146,14 +153,14 @@ class ServerProcess:
 
     def _announced(self) -> bool:
         for name in ("stdout.log", "stderr.log"):
-            found = LISTENING.search((self.scratch / name).read_text(errors="replace"))
+            found = listening_address((self.scratch / name).read_text(errors="replace"))
             if found is None:
                 continue
-            host = found[1] or found[2]
+            host, port = found
             host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
             if not ipaddress.ip_address(host).is_loopback:
                 raise ServerError(f"{self.label} listens on {host}, not on loopback")
-            self.host, self.port = host, int(found[3])
+            self.host, self.port = host, port
             return True
         return False
 

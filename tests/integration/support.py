@@ -8,18 +8,11 @@ test can wait for a packet while others keep flowing, and raw reads that do not 
 from __future__ import annotations
 
 import json
-import os
-import re
-import selectors
-import signal
 import socket
 import struct
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 from localchat.adapters.tcp.client import ChatClient, ConnectionClosed
@@ -27,7 +20,6 @@ from localchat.adapters.wire import packets as p
 from localchat.adapters.wire.framing import FrameDecoder
 from localchat.adapters.wire.schema import ServerPacket, parse_server_packet
 from localchat.domain.names import name_key
-from tests.cli_process import safe_cli_env
 from tests.helpers import wait_until
 
 P = TypeVar("P", bound=p.Packet)
@@ -190,70 +182,3 @@ def vm_rss_kib() -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise AssertionError("no VmRSS in /proc/self/status")
-
-
-# -- the real `localchat` command ---------------------------------------------------------------
-
-LOCALCHAT = str(Path(sys.executable).with_name("localchat"))
-"""The console script installed next to this interpreter (the venv's entry point)."""
-
-
-class ServerProcess:
-    """``localchat run-server ARGS`` in a child process, with what it printed."""
-
-    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
-        self.process = subprocess.Popen(
-            [LOCALCHAT, "run-server", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=safe_cli_env(memory_store=True, **(env or {})),
-        )
-        self.lines: list[str] = []
-        self._pending = b""
-
-    def wait_for_line(self, prefix: str, timeout: float = 20.0) -> str:
-        """The first stdout line matching the regular expression ``prefix`` at its start
-        (every line read is kept in :attr:`lines`)."""
-        pattern = re.compile(prefix)
-        assert self.process.stdout is not None
-        stdout = self.process.stdout
-        deadline = time.monotonic() + timeout
-        with selectors.DefaultSelector() as selector:
-            selector.register(stdout, selectors.EVENT_READ)
-            while True:
-                for line in self.lines:
-                    if pattern.match(line):
-                        return line
-                remaining = deadline - time.monotonic()
-                assert remaining > 0, f"no {prefix!r} line in {timeout}s: {self.lines}"
-                if not selector.select(remaining):
-                    continue
-                data = os.read(stdout.fileno(), 65_536)
-                assert data, f"the server exited: {self.lines}, stderr: {self.stderr()}"
-                *complete, self._pending = (self._pending + data).split(b"\n")
-                self.lines.extend(raw.decode() for raw in complete)
-
-    def address(self) -> tuple[str, int]:
-        """Where the server listens, from its ``listening on HOST:PORT`` line."""
-        line = self.wait_for_line(r"listening on \[?[0-9a-f.:]+\]?:\d+$")
-        host, port = line.removeprefix("listening on ").rsplit(":", 1)
-        return host.strip("[]"), int(port)
-
-    def stop(self, signum: int = signal.SIGTERM, timeout: float = 10.0) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signum)
-        return self.process.wait(timeout)
-
-    def stderr(self) -> str:
-        if self.process.poll() is None:
-            return "(still running)"
-        assert self.process.stderr is not None
-        return self.process.stderr.read().decode()
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(5)
-        for stream in (self.process.stdout, self.process.stderr):
-            if stream is not None:
-                stream.close()

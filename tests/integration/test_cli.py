@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -23,8 +22,8 @@ from localchat.adapters.tcp.client import ChatClient, ServerRefused
 from localchat.adapters.wire import packets as p
 from localchat.app.cli import app
 from localchat.app.settings import Settings, load_settings
-from tests.cli_process import safe_cli_env
-from tests.integration.support import LOCALCHAT, ServerProcess
+from tests import cli_process
+from tests.cli_process import ServerProcess, safe_cli_env
 
 OPTIONS = [
     "--host",
@@ -85,14 +84,7 @@ def assert_one_line_error(code: int, stdout: str, stderr: str, *expected: str) -
 
 
 def test_version_from_the_console_script() -> None:
-    done = subprocess.run(
-        [LOCALCHAT, "--version"],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=safe_cli_env(memory_store=True),
-        timeout=30,
-    )
+    done = cli_process.run(["--version"], safe_cli_env(memory_store=True))
     assert (done.returncode, done.stdout, done.stderr) == (0, f"localchat {__version__}\n", "")
 
 
@@ -172,25 +164,14 @@ def test_a_missing_config_file_is_one_line(tmp_path: Path) -> None:
 def test_a_bad_setting_from_the_console_script(tmp_path: Path) -> None:
     config = tmp_path / "localchat.toml"
     config.write_text("max_clients = -3\n", encoding="utf-8")
-    done = subprocess.run(
-        [LOCALCHAT, "run-server", "--config", str(config)],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=safe_cli_env(memory_store=True),
-        timeout=30,
-    )
+    done = cli_process.run(["run-server", "--config", str(config)], safe_cli_env(memory_store=True))
     assert_one_line_error(done.returncode, done.stdout, done.stderr, "max_clients")
 
 
 def test_a_busy_port_is_one_line(busy_port: int) -> None:
-    done = subprocess.run(
-        [LOCALCHAT, "run-server", "--host", "127.0.0.1", "--port", str(busy_port)],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=safe_cli_env(memory_store=True),
-        timeout=30,
+    done = cli_process.run(
+        ["run-server", "--host", "127.0.0.1", "--port", str(busy_port)],
+        safe_cli_env(memory_store=True),
     )
     assert_one_line_error(
         done.returncode, done.stdout, done.stderr, f"127.0.0.1:{busy_port}", "in use"
@@ -249,7 +230,7 @@ def test_a_flag_beats_the_environment_in_the_real_process(
     server_process: Callable[..., ServerProcess], busy_port: int
 ) -> None:
     server = server_process(
-        "--host", "127.0.0.1", "--port", "0", env={"LOCALCHAT_PORT": str(busy_port)}
+        "--host", "127.0.0.1", "--port", "0", memory_store=True, LOCALCHAT_PORT=str(busy_port)
     )
     host, port = server.address()
     assert (host, port != busy_port) == ("127.0.0.1", True)
@@ -266,7 +247,9 @@ def test_the_environment_beats_the_config_file_in_the_real_process(
     server = server_process(
         "--config",
         str(config),
-        env={"LOCALCHAT_PORT": "0", "LOCALCHAT_PASSWORD": "open sesame"},
+        memory_store=True,
+        LOCALCHAT_PORT="0",
+        LOCALCHAT_PASSWORD="open sesame",
     )
     host, port = server.address()
     assert host == "127.0.0.1"
@@ -285,14 +268,16 @@ def test_the_environment_beats_the_config_file_in_the_real_process(
 def test_the_memory_transport_starts_in_process_only(
     server_process: Callable[..., ServerProcess],
 ) -> None:
-    server = server_process("--transport", "memory")
+    server = server_process("--transport", "memory", memory_store=True)
     line = server.wait_for_line("listening on ")
     assert line == "listening on memory (in-process only)"
     assert server.stop(signal.SIGINT) == 0
 
 
 def test_two_transports_serve_one_server(server_process: Callable[..., ServerProcess]) -> None:
-    server = server_process("--host", "127.0.0.1", "--port", "0", "--transport", "memory,tcp")
+    server = server_process(
+        "--host", "127.0.0.1", "--port", "0", "--transport", "memory,tcp", memory_store=True
+    )
     server.wait_for_line("listening on memory")
     host, port = server.address()
     with (

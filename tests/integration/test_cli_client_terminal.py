@@ -4,9 +4,6 @@ through stdin: the same presenter as the window, behind the line-based view."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,72 +12,25 @@ import pytest
 from localchat.adapters.tcp.client import TlsTrust
 from localchat.adapters.tls.known_servers import KnownServers
 from localchat.adapters.wire import packets as p
-from tests.cli_process import safe_cli_env
+from tests.cli_process import TerminalProcess, safe_cli_env, start_terminal
 from tests.conftest import RunningServer
-from tests.helpers import wait_until
-
-
-class TerminalClient:
-    """A ``run-client --terminal`` process; stdout lines are collected as they come."""
-
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "localchat", "run-client", "--terminal", *args],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            encoding="utf-8",
-            env=env,
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def type(self, *lines: str) -> None:
-        assert self.process.stdin is not None
-        for line in lines:
-            self.process.stdin.write(line + "\n")
-        self.process.stdin.flush()
-
-    def end_input(self) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.close()
-
-    def saw(self, text: str, timeout: float = 10.0) -> str:
-        return wait_until(
-            lambda: next((line for line in self.lines if text in line), None),
-            timeout=timeout,
-            what=f"{text!r} in {self.lines}",
-        )
-
-    def finish(self, timeout: float = 10.0) -> tuple[int, str]:
-        code = self.process.wait(timeout=timeout)
-        self._reader.join(timeout=2)
-        assert self.process.stderr is not None
-        return code, self.process.stderr.read()
 
 
 @pytest.fixture
-def run_terminal(tmp_path: Path) -> Iterator[Callable[..., TerminalClient]]:
-    started: list[TerminalClient] = []
+def run_terminal(tmp_path: Path) -> Iterator[Callable[..., TerminalProcess]]:
+    """Factory: ``run_terminal(*args, **env)`` starts ``run-client --terminal`` with a private
+    config directory; each one still running at teardown is killed."""
+    started: list[TerminalProcess] = []
     env = safe_cli_env(XDG_CONFIG_HOME=str(tmp_path / "config"))
 
-    def run(*args: str, **extra_env: str) -> TerminalClient:
-        client = TerminalClient(list(args), {**env, **extra_env})
+    def run(*args: str, **extra_env: str) -> TerminalProcess:
+        client = start_terminal(args, {**env, **extra_env})
         started.append(client)
         return client
 
     yield run
     for client in started:
-        if client.process.poll() is None:
-            client.process.kill()
-            client.process.wait(timeout=5)
+        client.kill()
 
 
 def next_packet(client: object, kind: type, timeout: float = 10.0) -> object:
@@ -91,7 +41,7 @@ def next_packet(client: object, kind: type, timeout: float = 10.0) -> object:
 
 
 def test_a_scripted_session_chats_joins_and_quits_cleanly(
-    chat_server: RunningServer, run_terminal: Callable[..., TerminalClient], tmp_path: Path
+    chat_server: RunningServer, run_terminal: Callable[..., TerminalProcess], tmp_path: Path
 ) -> None:
     observer = chat_server.connect("obs")
     tess = run_terminal("--host", "127.0.0.1", "--port", str(chat_server.port), "--name", "tess")
@@ -124,7 +74,7 @@ def test_a_scripted_session_chats_joins_and_quits_cleanly(
 
 
 def test_without_flags_it_asks_with_the_last_values_as_defaults(
-    chat_server: RunningServer, run_terminal: Callable[..., TerminalClient], tmp_path: Path
+    chat_server: RunningServer, run_terminal: Callable[..., TerminalProcess], tmp_path: Path
 ) -> None:
     config = tmp_path / "config" / "localchat"
     config.mkdir(parents=True)
@@ -144,7 +94,7 @@ def test_without_flags_it_asks_with_the_last_values_as_defaults(
 
 
 def test_a_taken_name_asks_for_another(
-    chat_server: RunningServer, run_terminal: Callable[..., TerminalClient]
+    chat_server: RunningServer, run_terminal: Callable[..., TerminalProcess]
 ) -> None:
     observer = chat_server.connect("tess")
     client = run_terminal("--host", "127.0.0.1", "--port", str(chat_server.port), "--name", "Tess")
@@ -157,7 +107,7 @@ def test_a_taken_name_asks_for_another(
 
 
 def test_an_unreachable_server_is_one_readable_line(
-    chat_server: RunningServer, run_terminal: Callable[..., TerminalClient]
+    chat_server: RunningServer, run_terminal: Callable[..., TerminalProcess]
 ) -> None:
     port = chat_server.port
     chat_server.server.stop(timeout=1)
@@ -171,7 +121,7 @@ def test_an_unreachable_server_is_one_readable_line(
 
 
 def test_the_password_comes_from_the_environment(
-    start_server: Callable[..., RunningServer], run_terminal: Callable[..., TerminalClient]
+    start_server: Callable[..., RunningServer], run_terminal: Callable[..., TerminalProcess]
 ) -> None:
     server = start_server(password="sesame")
     observer = server.connect("obs", password="sesame")
@@ -193,7 +143,7 @@ def test_the_password_comes_from_the_environment(
 
 def test_over_tls_the_first_connection_asks_on_stdin_and_the_next_one_does_not(
     start_server: Callable[..., RunningServer],
-    run_terminal: Callable[..., TerminalClient],
+    run_terminal: Callable[..., TerminalProcess],
     tmp_path: Path,
 ) -> None:
     server = start_server(tls=True)
@@ -227,7 +177,7 @@ def test_over_tls_the_first_connection_asks_on_stdin_and_the_next_one_does_not(
 
 
 def test_no_to_the_fingerprint_goes_back_to_the_address_prompt(
-    start_server: Callable[..., RunningServer], run_terminal: Callable[..., TerminalClient]
+    start_server: Callable[..., RunningServer], run_terminal: Callable[..., TerminalProcess]
 ) -> None:
     server = start_server(tls=True)
     tess = run_terminal("--tls", "--host", "127.0.0.1", "--port", str(server.port), "--name", "t")
@@ -242,7 +192,7 @@ def test_no_to_the_fingerprint_goes_back_to_the_address_prompt(
 
 
 def test_a_server_without_tls_is_asked_about_once_and_shown_as_not_encrypted(
-    chat_server: RunningServer, run_terminal: Callable[..., TerminalClient]
+    chat_server: RunningServer, run_terminal: Callable[..., TerminalProcess]
 ) -> None:
     observer = chat_server.connect("obs")
     flags = ["--tls", "--host", "127.0.0.1", "--port", str(chat_server.port), "--name", "pat"]

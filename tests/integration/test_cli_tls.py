@@ -23,16 +23,11 @@ def localchat(*args: str) -> Result:
     return CliRunner().invoke(app, list(args))
 
 
-def _fingerprint(server: cli_process.ServerProcess) -> Fingerprint:
-    line = server.wait_for_line("TLS certificate fingerprint")
-    return Fingerprint.parse(line.rsplit(": ", 1)[1])
-
-
 def test_tls_is_on_with_a_certificate_made_once_and_kept() -> None:
     env = safe_cli_env()
     first = cli_process.start_server(SERVER_ARGS, env)
     try:
-        made = _fingerprint(first)
+        made = first.fingerprint()
         assert "(new" in first.wait_for_line("TLS certificate fingerprint")
         port = first.port
         address = f"127.0.0.1:{port}"
@@ -51,7 +46,7 @@ def test_tls_is_on_with_a_certificate_made_once_and_kept() -> None:
         assert first.stop() == 0
     second = cli_process.start_server(SERVER_ARGS, env)
     try:
-        assert _fingerprint(second) == made
+        assert second.fingerprint() == made
         assert "(new" not in second.wait_for_line("TLS certificate fingerprint")
         cert_dir = Path(os.environ["XDG_DATA_HOME"]) / "localchat" / "tls"
         assert sorted(path.name for path in cert_dir.iterdir()) == [
@@ -69,7 +64,7 @@ def test_own_certificate_mismatch_and_forget(tmp_path: Path) -> None:
         [*SERVER_ARGS, "--tls-cert", str(own.cert_file), "--tls-key", str(own.key_file)], env
     )
     try:
-        assert _fingerprint(server) == own.fingerprint
+        assert server.fingerprint() == own.fingerprint
         address = f"127.0.0.1:{server.port}"
         wrong = Fingerprint(b"\x07" * 32)
         pinned = localchat("trust", address, "--fingerprint", str(wrong))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 from localchat.adapters.gui.presenter import BANNER_RECONNECTING, MAX_LOG_LINES
 from localchat.adapters.memory.store import InMemoryMessageStore
 from localchat.adapters.wire import packets as p
-from tests.cli_process import safe_cli_env
+from tests.cli_process import LOCALCHAT, safe_cli_env
 from tests.conftest import RunningServer
 from tests.helpers import wait_until
 from tests.integration.gui.conftest import TkClient, spin, two_windows
@@ -256,7 +255,7 @@ def test_run_client_opens_a_window_and_escape_exits_with_0(
         pytest.skip("xdotool is not installed")
     observer = chat_server.connect("obs")
     env = safe_cli_env(XDG_CONFIG_HOME=str(tmp_path))
-    command = [sys.executable, "-m", "localchat", "run-client", "--host", "127.0.0.1"]
+    command = [*LOCALCHAT, "run-client", "--host", "127.0.0.1"]
     process = subprocess.Popen(
         [*command, "--port", str(chat_server.port), "--name", "winnie"],
         env=env,
