@@ -115,9 +115,16 @@ def expand(template: str | list[str], scratch: Path) -> tuple[list[str], int | N
 
 
 class ServerProcess:
-    """A running server: ``pid`` (the server process itself, for /proc) and ``port``."""
+    """A running server: ``pid`` (the server process itself, for /proc) and ``port``.
 
-    def __init__(self, template: str | list[str], *, label: str) -> None:
+    ``env`` replaces :func:`server_environment`. :meth:`stop` keeps what the server wrote on
+    stderr in :attr:`stderr_log` (e.g. what it logs at shutdown) before the scratch folder
+    goes.
+    """
+
+    def __init__(
+        self, template: str | list[str], *, label: str, env: dict[str, str] | None = None
+    ) -> None:
         self.label = label
         self.scratch = Path(tempfile.mkdtemp(prefix=f"bench-{label}-"))
         argv, port = expand(template, self.scratch)
@@ -130,7 +137,7 @@ class ServerProcess:
         self.process = subprocess.Popen(
             argv,
             cwd=self.scratch,
-            env=server_environment(),
+            env=server_environment() if env is None else env,
             stdin=subprocess.DEVNULL,
             stdout=self._out,
             stderr=self._err,
@@ -138,6 +145,7 @@ class ServerProcess:
         )
         self.pid = self.process.pid
         self.exit_code: int | None = None
+        self.stderr_log = ""
 
     def wait_ready(self, timeout: float = START_SECONDS) -> None:
         deadline = time.monotonic() + timeout
@@ -196,5 +204,7 @@ class ServerProcess:
             self.exit_code = self.process.returncode
         self._out.close()
         self._err.close()
+        if self.scratch.exists():
+            self.stderr_log = (self.scratch / "stderr.log").read_text(errors="replace")
         shutil.rmtree(self.scratch, ignore_errors=True)
         return self.exit_code
