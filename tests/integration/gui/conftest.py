@@ -11,12 +11,11 @@ modules load, except in the guarded block below (test modules import it for type
 from __future__ import annotations
 
 import gc
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC
-from typing import Any, NoReturn
+from typing import Any
 
 import pytest
 
@@ -27,6 +26,7 @@ from localchat.adapters.tcp.session import Backoff, TcpChatSession
 from localchat.adapters.tls.known_servers import KnownServersTrust, user_known_servers
 from localchat.ports.session import ConnectTarget, ServerDirectory, SessionListener
 from tests.conftest import RunningServer
+from tests.helpers import display_unavailable
 
 try:
     import tkinter
@@ -40,21 +40,16 @@ else:
 FAST = Backoff(initial=0.05, maximum=0.3)
 
 
-def unavailable(reason: str) -> NoReturn:
-    """Fail where the GUI tests must run (CI), skip elsewhere."""
-    if os.environ.get("LOCALCHAT_REQUIRE_DISPLAY"):
-        pytest.fail(f"the GUI tests must run here, but {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="session", autouse=True)
 def display() -> None:
     if TK_MISSING is not None:
-        unavailable(f"this Python has no tkinter ({TK_MISSING}): apt-get install python3-tk")
+        display_unavailable(
+            f"this Python has no tkinter ({TK_MISSING}): apt-get install python3-tk"
+        )
     try:
         probe = tkinter.Tk()
     except tkinter.TclError as error:
-        unavailable(f"no display could be opened ({error}): apt-get install xvfb")
+        display_unavailable(f"no display could be opened ({error}): apt-get install xvfb")
     probe.destroy()
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -15,7 +14,7 @@ from localchat.adapters.memory.store import InMemoryMessageStore
 from localchat.adapters.wire import packets as p
 from tests.cli_process import LOCALCHAT, safe_cli_env
 from tests.conftest import RunningServer
-from tests.helpers import wait_until
+from tests.helpers import display_unavailable, wait_until
 from tests.integration.gui.conftest import TkClient, spin, two_windows
 from tests.integration.gui.window_manager import ask_to_close
 
@@ -250,9 +249,7 @@ def test_run_client_opens_a_window_and_escape_exits_with_0(
 ) -> None:
     """The real command in its own process, driven by real key presses (xdotool)."""
     if shutil.which("xdotool") is None:
-        if os.environ.get("LOCALCHAT_REQUIRE_DISPLAY"):
-            pytest.fail("xdotool is needed for this test (apt-get install xdotool)")
-        pytest.skip("xdotool is not installed")
+        display_unavailable("xdotool is not installed (apt-get install xdotool)")
     observer = chat_server.connect("obs")
     env = safe_cli_env(XDG_CONFIG_HOME=str(tmp_path))
     command = [*LOCALCHAT, "run-client", "--host", "127.0.0.1"]
