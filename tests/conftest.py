@@ -20,6 +20,7 @@ from localchat.adapters.memory.transport import MemoryServerTransport
 from localchat.adapters.tcp.client import ChatClient
 from localchat.adapters.tcp.transport import TcpServerTransport
 from localchat.adapters.tls.certificate import ServerCertificate, ensure_self_signed
+from localchat.adapters.tls.fingerprint import Fingerprint
 from localchat.app.bootstrap import build_server, server_certificate, transport_options
 from localchat.app.server import LocalChatServer
 from localchat.app.settings import load_settings
@@ -64,6 +65,12 @@ class RunningServer:
     @property
     def port(self) -> int:
         return self.transport.port
+
+    @property
+    def fingerprint(self) -> Fingerprint:
+        """The fingerprint of the certificate a TLS server presents."""
+        assert self.certificate is not None, "a server without TLS has no certificate"
+        return self.certificate.fingerprint
 
     def connect(self, name: str, **kwargs: Any) -> ChatClient:
         """A registered client (closed at teardown). The welcome's history is consumed."""

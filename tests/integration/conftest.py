@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import queue
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -68,6 +69,12 @@ def open_session() -> Iterator[OpenSession]:
     yield open_
     for session in sessions:
         session.close()
+
+
+@pytest.fixture
+def known(tmp_path: Path) -> KnownServers:
+    """An empty pin store of this test's own."""
+    return KnownServers(tmp_path / "known_servers")
 
 
 @pytest.fixture

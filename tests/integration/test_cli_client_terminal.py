@@ -147,8 +147,7 @@ def test_over_tls_the_first_connection_asks_on_stdin_and_the_next_one_does_not(
     tmp_path: Path,
 ) -> None:
     server = start_server(tls=True)
-    assert server.certificate is not None
-    fingerprint = server.certificate.fingerprint
+    fingerprint = server.fingerprint
     trust = TlsTrust(known_servers=KnownServers(tmp_path / "observer_pins"), accept_new=True)
     observer = server.connect("obs", tls=trust)
     flags = ["--tls", "--host", "127.0.0.1", "--port", str(server.port), "--name", "tess"]
