@@ -107,6 +107,15 @@ class Inbox:
         self.check()
 
 
+def next_packet(client: ChatClient, kind: type[P] | tuple[type[P], ...], timeout: float = 5.0) -> P:
+    """The next packet of ``kind`` (a class or a tuple of them) ``client`` receives, skipping
+    the others; each read waits up to ``timeout`` s."""
+    while True:
+        packet = client.receive(timeout=timeout)
+        if isinstance(packet, kind):
+            return packet
+
+
 def expect_fatal(client: ChatClient, code: str, timeout: float = 5.0) -> p.Error:
     """The next packet is a fatal error ``code``, and then the server closes."""
     packet = client.receive(timeout=timeout)

@@ -24,6 +24,7 @@ from localchat.app.cli import app
 from localchat.app.settings import Settings, load_settings
 from tests import cli_process
 from tests.cli_process import ServerProcess, safe_cli_env
+from tests.integration.support import next_packet
 
 OPTIONS = [
     "--host",
@@ -286,7 +287,6 @@ def test_two_transports_serve_one_server(server_process: Callable[..., ServerPro
     ):
         bob.say("over tcp")
         for client in (ada, bob):
-            while not isinstance(packet := client.receive(timeout=5), p.ChatMessage):
-                pass
+            packet = next_packet(client, p.ChatMessage)
             assert (packet.sender, packet.text) == ("bob", "over tcp")
     assert server.stop() == 0

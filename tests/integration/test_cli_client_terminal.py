@@ -14,6 +14,7 @@ from localchat.adapters.tls.known_servers import KnownServers
 from localchat.adapters.wire import packets as p
 from tests.cli_process import TerminalProcess, safe_cli_env, start_terminal
 from tests.conftest import RunningServer
+from tests.integration.support import next_packet
 
 
 @pytest.fixture
@@ -33,22 +34,15 @@ def run_terminal(tmp_path: Path) -> Iterator[Callable[..., TerminalProcess]]:
         client.kill()
 
 
-def next_packet(client: object, kind: type, timeout: float = 10.0) -> object:
-    while True:
-        packet = client.receive(timeout=timeout)  # type: ignore[attr-defined]
-        if isinstance(packet, kind):
-            return packet
-
-
 def test_a_scripted_session_chats_joins_and_quits_cleanly(
     chat_server: RunningServer, run_terminal: Callable[..., TerminalProcess], tmp_path: Path
 ) -> None:
     observer = chat_server.connect("obs")
     tess = run_terminal("--host", "127.0.0.1", "--port", str(chat_server.port), "--name", "tess")
-    assert next_packet(observer, p.Joined).name == "tess"  # type: ignore[attr-defined]
+    assert next_packet(observer, p.Joined, timeout=10).name == "tess"
     tess.type("hello from tess", "/join dev", "in dev now")
-    said = next_packet(observer, p.ChatMessage)
-    assert (said.sender, said.text, said.room) == ("tess", "hello from tess", "#lobby")  # type: ignore[attr-defined]
+    said = next_packet(observer, p.ChatMessage, timeout=10)
+    assert (said.sender, said.text, said.room) == ("tess", "hello from tess", "#lobby")
     tess.saw("You joined #dev")
     tess.saw("#dev <tess> in dev now")
 
@@ -58,8 +52,8 @@ def test_a_scripted_session_chats_joins_and_quits_cleanly(
     tess.saw("@obs <obs> a secret")
 
     tess.type("/quit")
-    left = next_packet(observer, p.Left)
-    assert (left.name, left.reason) == ("tess", "quit")  # type: ignore[attr-defined]
+    left = next_packet(observer, p.Left, timeout=10)
+    assert (left.name, left.reason) == ("tess", "quit")
     code, errors = tess.finish()
     assert code == 0
     assert "Traceback" not in errors
@@ -89,7 +83,7 @@ def test_without_flags_it_asks_with_the_last_values_as_defaults(
     client.type("")
     client.saw("Your name [zoë]:")
     client.type("", "/quit")
-    assert next_packet(observer, p.Joined).name == "zoë"  # type: ignore[attr-defined]
+    assert next_packet(observer, p.Joined, timeout=10).name == "zoë"
     assert client.finish()[0] == 0
 
 
@@ -101,7 +95,7 @@ def test_a_taken_name_asks_for_another(
     client.saw("! That name is taken — choose another")
     client.saw("Your name [Tess]:")
     client.type("tess2", "/quit")
-    assert next_packet(observer, p.Joined).name == "tess2"  # type: ignore[attr-defined]
+    assert next_packet(observer, p.Joined, timeout=10).name == "tess2"
     code, errors = client.finish()
     assert (code, errors) == (0, "")
 
@@ -135,8 +129,8 @@ def test_the_password_comes_from_the_environment(
         LOCALCHAT_PASSWORD="sesame",
     )
     client.type("inside")
-    said = next_packet(observer, p.ChatMessage)
-    assert said.text == "inside"  # type: ignore[attr-defined]
+    said = next_packet(observer, p.ChatMessage, timeout=10)
+    assert said.text == "inside"
     client.end_input()
     assert client.finish()[0] == 0
 
@@ -158,8 +152,8 @@ def test_over_tls_the_first_connection_asks_on_stdin_and_the_next_one_does_not(
     tess.saw("Trust this server and connect? [y/N]:")
     assert next((line for line in tess.lines if "Connected to" in line), None) is None
     tess.type("y", "hello over TLS")
-    said = next_packet(observer, p.ChatMessage)
-    assert (said.sender, said.text) == ("tess", "hello over TLS")  # type: ignore[attr-defined]
+    said = next_packet(observer, p.ChatMessage, timeout=10)
+    assert (said.sender, said.text) == ("tess", "hello over TLS")
     tess.saw(f"#lobby * The connection is encrypted; server certificate {fingerprint}")
     tess.type("/quit")
     assert tess.finish()[0] == 0
@@ -168,8 +162,8 @@ def test_over_tls_the_first_connection_asks_on_stdin_and_the_next_one_does_not(
 
     again = run_terminal(*flags)
     again.type("no question this time", "/quit")
-    said = next_packet(observer, p.ChatMessage)
-    assert said.text == "no question this time"  # type: ignore[attr-defined]
+    said = next_packet(observer, p.ChatMessage, timeout=10)
+    assert said.text == "no question this time"
     code, errors = again.finish()
     assert (code, errors) == (0, "")
     assert not any("[y/N]" in line for line in again.lines)
@@ -199,13 +193,13 @@ def test_a_server_without_tls_is_asked_about_once_and_shown_as_not_encrypted(
     pat.type("yes", "in clear text", "/quit")  # a script: the answer comes before the question
     pat.saw("*** This server does not encrypt")
     pat.saw("Connect without encryption? [y/N]:")
-    said = next_packet(observer, p.ChatMessage)
-    assert said.text == "in clear text"  # type: ignore[attr-defined]
+    said = next_packet(observer, p.ChatMessage, timeout=10)
+    assert said.text == "in clear text"
     pat.saw("#lobby ! This connection is NOT encrypted: anyone on the network can read this")
     assert pat.finish()[0] == 0
 
     again = run_terminal(*flags)
     again.type("/quit")
-    assert next_packet(observer, p.Joined).name == "pat"  # type: ignore[attr-defined]
+    assert next_packet(observer, p.Joined, timeout=10).name == "pat"
     assert again.finish()[0] == 0
     assert not any("[y/N]" in line for line in again.lines)

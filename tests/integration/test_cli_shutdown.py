@@ -13,7 +13,7 @@ import pytest
 from localchat.adapters.tcp.client import ChatClient
 from localchat.adapters.wire import packets as p
 from tests.cli_process import ServerProcess
-from tests.integration.support import expect_closed, hello_frame
+from tests.integration.support import expect_closed, hello_frame, next_packet
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
@@ -27,13 +27,10 @@ def test_a_signal_shuts_the_server_down(
     try:
         for client in clients[:2]:
             client.join("#den")
-            while not isinstance(client.receive(timeout=5), p.UserList):
-                pass
+            next_packet(client, p.UserList)
         clients[0].say("before", room="#den")
         for client in clients[:2]:
-            while not isinstance(packet := client.receive(timeout=5), p.ChatMessage):
-                pass
-            assert packet.text == "before"
+            assert next_packet(client, p.ChatMessage).text == "before"
 
         started = time.monotonic()
         server.process.send_signal(signum)

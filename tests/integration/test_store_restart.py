@@ -13,6 +13,7 @@ from localchat.adapters.tcp.client import ChatClient, ClientError
 from localchat.adapters.wire import packets as p
 from tests.cli_process import ServerProcess
 from tests.helpers import wait_until
+from tests.integration.support import next_packet
 
 Seen = tuple[str, int, str, str]  # room, seq, sender, text
 
@@ -38,15 +39,11 @@ def history_of(client: ChatClient, room: str) -> list[Seen]:
     before: int | None = None
     while True:
         client.history(room, before=before, limit=200)
-        page = next(pk for pk in client.packets(timeout=5) if isinstance(pk, p.HistoryPage))
+        page = next_packet(client, p.HistoryPage)
         if not page.messages:
             return found
         found[:0] = [(m.room, m.seq, m.sender, m.text) for m in page.messages]
         before = page.messages[0].seq
-
-
-def next_message(client: ChatClient) -> p.ChatMessage:
-    return next(pk for pk in client.packets(timeout=5) if isinstance(pk, p.ChatMessage))
 
 
 def messages_until(client: ChatClient, text: str) -> list[p.ChatMessage]:
@@ -107,7 +104,7 @@ def test_kill_9_in_a_burst_loses_nothing_anyone_saw(
         assert [seq for _, seq, _, _ in stored] == list(range(1, len(stored) + 1))
         assert set(seen) <= set(stored)
         reader.say("after the crash")
-        assert next_message(reader).seq == len(stored) + 1
+        assert next_packet(reader, p.ChatMessage).seq == len(stored) + 1
 
 
 def test_sigterm_restart_keeps_everything_and_rooms_come_back(
@@ -135,7 +132,7 @@ def test_sigterm_restart_keeps_everything_and_rooms_come_back(
             (i, f"lobby {i}") for i in range(1, 11)
         ]
         bob.join("#side")
-        page = next(pk for pk in bob.packets(timeout=5) if isinstance(pk, p.HistoryPage))
+        page = next_packet(bob, p.HistoryPage)
         assert [(m.seq, m.text) for m in page.messages] == [
             (1, "side 1"),
             (2, "side 2"),
@@ -143,9 +140,9 @@ def test_sigterm_restart_keeps_everything_and_rooms_come_back(
             (4, "side 4"),
         ]
         bob.say("side 5", room="#side")
-        assert next_message(bob).seq == 5
+        assert next_packet(bob, p.ChatMessage).seq == 5
         bob.say("lobby 11")
-        assert next_message(bob).seq == 11
+        assert next_packet(bob, p.ChatMessage).seq == 11
 
 
 def test_the_default_store_is_in_the_user_data_directory(
@@ -157,6 +154,6 @@ def test_the_default_store_is_in_the_user_data_directory(
     assert f"message history: {expected}" in server.lines
     with server.connect("ada") as ada:
         ada.say("kept by default")
-        next_message(ada)
+        next_packet(ada, p.ChatMessage)
     assert server.stop() == 0
     assert expected.is_file()

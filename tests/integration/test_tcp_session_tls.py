@@ -31,6 +31,7 @@ from tests.conftest import RunningServer
 from tests.fakes import OTHER_FINGERPRINT
 from tests.helpers import wait_until
 from tests.integration.conftest import FAST, OpenSession, Recorder
+from tests.integration.support import next_packet
 
 StartServer = Callable[..., RunningServer]
 
@@ -85,7 +86,7 @@ def test_a_pinned_server_chats_over_tls(
     assert ada.send(PostMessage(text="over TLS", room=LOBBY))
     posted = ada_events.next(MessagePosted)
     assert (posted.message.sender, posted.message.text) == ("ada", "over TLS")
-    said = next(k for k in observer.packets(timeout=5) if isinstance(k, p.ChatMessage))
+    said = next_packet(observer, p.ChatMessage)
     assert (said.sender, said.text) == ("ada", "over TLS")
 
 

@@ -22,19 +22,13 @@ from localchat.adapters.wire import packets as p
 from tests.conftest import RunningServer
 from tests.fakes import OTHER_FINGERPRINT
 from tests.helpers import wait_until
+from tests.integration.support import next_packet
 
 StartServer = Callable[..., RunningServer]
 
 
 def _trusting(known: KnownServers) -> TlsTrust:
     return TlsTrust(known_servers=known, accept_new=True)
-
-
-def _next_message(client: ChatClient) -> p.ChatMessage:
-    while True:
-        packet = client.receive(timeout=5)
-        if isinstance(packet, p.ChatMessage):
-            return packet
 
 
 def test_two_clients_chat_over_tls(start_server: StartServer, known: KnownServers) -> None:
@@ -44,7 +38,7 @@ def test_two_clients_chat_over_tls(start_server: StartServer, known: KnownServer
     text = "hello over TLS " + "é" * 3000
     bob.say(text)
     for client in (ada, bob):
-        message = _next_message(client)
+        message = next_packet(client, p.ChatMessage)
         assert (message.sender, message.text, message.seq) == ("bob", text, 1)
     assert ada.fingerprint == server.fingerprint
 
@@ -138,7 +132,7 @@ def test_stalled_handshakes_do_not_stall_others(
     ada = server.connect("ada", tls=_trusting(known))
     bob = server.connect("bob", tls=_trusting(known))
     bob.say("not waiting for anyone")
-    assert _next_message(ada).text == "not waiting for anyone"
+    assert next_packet(ada, p.ChatMessage).text == "not waiting for anyone"
     assert time.monotonic() - started < 1.0
 
     # the stalled ones are closed once the handshake timeout has passed
@@ -151,7 +145,7 @@ def test_stalled_handshakes_do_not_stall_others(
     assert closed_after > 1.0  # the handshake timeout, not at once
     assert closed_after < 5.0
     bob.say("still here")
-    assert _next_message(ada).text == "still here"
+    assert next_packet(ada, p.ChatMessage).text == "still here"
 
 
 def test_a_broken_handshake_closes_that_connection_only(
@@ -166,7 +160,7 @@ def test_a_broken_handshake_closes_that_connection_only(
         pass  # an alert, then EOF
     garbage.close()
     ada.say("fine")
-    assert _next_message(ada).text == "fine"
+    assert next_packet(ada, p.ChatMessage).text == "fine"
 
 
 def test_many_handshakes_at_once(start_server: StartServer, known: KnownServers) -> None:
@@ -201,9 +195,9 @@ def test_a_slow_reader_over_tls_is_dropped_alone(
     else:
         pytest.fail("the sleeper was never dropped")
     assert packet == p.Left(room="#lobby", name="sleeper", at=packet.at, reason="disconnected")
-    assert _next_message(reader).seq == sent  # the echo that came after the departure
+    assert next_packet(reader, p.ChatMessage).seq == sent  # the echo that came after the departure
     reader.say("after")
-    after = _next_message(reader)
+    after = next_packet(reader, p.ChatMessage)
     assert (after.text, after.seq) == ("after", sent + 1)
     assert sleeper.fingerprint == server.fingerprint
 

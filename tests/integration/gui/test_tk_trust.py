@@ -19,16 +19,13 @@ from localchat.adapters.wire import packets as p
 from tests.conftest import RunningServer
 from tests.fakes import OTHER_FINGERPRINT, FakeDiscovery, discovered
 from tests.integration.gui.conftest import TkClient, spin
+from tests.integration.support import next_packet
 
 
 def observer(server: RunningServer, tmp_path: Path) -> ChatClient:
     """A library client over TLS, with pins of its own."""
     trust = TlsTrust(known_servers=KnownServers(tmp_path / "observer_pins"), accept_new=True)
     return server.connect("obs", tls=trust)
-
-
-def next_message(client: ChatClient) -> p.ChatMessage:
-    return next(k for k in client.packets(timeout=10) if isinstance(k, p.ChatMessage))
 
 
 @pytest.fixture
@@ -62,7 +59,7 @@ def test_first_contact_asks_then_chats_and_the_next_start_does_not_ask(
     assert ada.view.security.cget("text").startswith("Encrypted (TLS)")
     assert f"server certificate {server.fingerprint}" in ada.log()
     ada.type("hello over TLS")
-    said = next_message(watcher)
+    said = next_packet(watcher, p.ChatMessage, timeout=10)
     assert (said.sender, said.text) == ("ada", "hello over TLS")
     ada.presenter.quit()
 
@@ -70,7 +67,7 @@ def test_first_contact_asks_then_chats_and_the_next_start_does_not_ask(
     spin(again, until=again.connected, what="the second start to connect")
     assert again.view.question is None
     again.type("no question this time")
-    assert next_message(watcher).text == "no question this time"
+    assert next_packet(watcher, p.ChatMessage, timeout=10).text == "no question this time"
 
 
 def test_declining_the_fingerprint_goes_back_to_the_dialog(
