@@ -1,6 +1,7 @@
 """Run ``localchat`` as a real process: a server that keeps running (:func:`start_server`), the
 terminal client scripted through stdin (:func:`start_terminal`), or a command to its end
-(:func:`run`). Every test that starts the real command goes through here.
+(:func:`run`); or in this process with typer's runner (:func:`invoke`, fast, for errors found
+before anything serves). Every test that runs the real command goes through here.
 
 Network safety: callers start from :func:`safe_cli_env` (loopback, no mDNS, plain TCP unless
 a flag asks for TLS).
@@ -12,17 +13,21 @@ import contextlib
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, NamedTuple, TypeVar
+
+from typer.testing import CliRunner
 
 from bench.server import listening_address
 from localchat.adapters.tcp.client import ChatClient
 from localchat.adapters.tls.fingerprint import Fingerprint
+from localchat.app.cli import app
 from tests.helpers import wait_until
 
 T = TypeVar("T")
@@ -262,3 +267,45 @@ def run(
         stdin=subprocess.DEVNULL,
         check=False,
     )
+
+
+# -- the same command in this process ----------------------------------------------------------
+
+
+class Outcome(NamedTuple):
+    """What a command run in this process ended with."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> Outcome:
+    """Run ``localchat ARGS`` in this process with none of its LOCALCHAT_* variables but the
+    safe settings of :func:`safe_cli_env` and ``env``.
+
+    Should a ``run-server`` turn out valid, the server must not run forever inside the test:
+    its default address is a busy port here, so it stops at once with its own error.
+    """
+    unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("LOCALCHAT_")}
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        guard = {**SAFE_SETTINGS, "LOCALCHAT_PORT": str(listener.getsockname()[1])}
+        result = CliRunner().invoke(app, list(args), env={**unset, **guard, **(env or {})})
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"the CLI raised {result.exception!r}") from result.exception
+    return Outcome(result.exit_code, result.stdout, result.stderr)
+
+
+def assert_one_line_error(code: int, stdout: str, stderr: str, *expected: str) -> None:
+    """An error a person can fix: exit code 2, nothing on stdout, one ``localchat: ...`` line
+    on stderr containing every ``expected`` text, no traceback."""
+    assert code == 2, (code, stdout, stderr)
+    assert stdout == ""
+    assert stderr.count("\n") == 1, stderr
+    assert stderr.endswith("\n"), stderr
+    assert stderr.startswith("localchat: "), stderr
+    assert "Traceback" not in stderr
+    for text in expected:
+        assert text in stderr, (text, stderr)

@@ -15,15 +15,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from localchat import __version__
 from localchat.adapters.tcp.client import ChatClient, ServerRefused
 from localchat.adapters.wire import packets as p
-from localchat.app.cli import app
 from localchat.app.settings import Settings, load_settings
 from tests import cli_process
-from tests.cli_process import ServerProcess, safe_cli_env
+from tests.cli_process import ServerProcess, assert_one_line_error, invoke, safe_cli_env
 from tests.integration.support import next_packet
 
 OPTIONS = [
@@ -53,34 +51,6 @@ def busy_port() -> Iterator[int]:
         yield listener.getsockname()[1]
 
 
-def invoke(args: list[str], env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    """Run the CLI in-process with no LOCALCHAT_* variable but ``env``.
-
-    Should the settings turn out valid, the server must not run forever inside the test:
-    the default address is a busy port, so it would stop at once with its own error.
-    """
-    unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("LOCALCHAT_")}
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen()
-        guard = {"LOCALCHAT_HOST": "127.0.0.1", "LOCALCHAT_PORT": str(listener.getsockname()[1])}
-        result = CliRunner().invoke(app, args, env={**unset, **guard, **(env or {})})
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError(f"the CLI raised {result.exception!r}") from result.exception
-    return result.exit_code, result.stdout, result.stderr
-
-
-def assert_one_line_error(code: int, stdout: str, stderr: str, *expected: str) -> None:
-    assert code == 2, (code, stdout, stderr)
-    assert stdout == ""
-    assert stderr.count("\n") == 1, stderr
-    assert stderr.endswith("\n"), stderr
-    assert stderr.startswith("localchat: "), stderr
-    assert "Traceback" not in stderr
-    for text in expected:
-        assert text in stderr, (text, stderr)
-
-
 # -- version and help ---------------------------------------------------------------------------
 
 
@@ -90,7 +60,7 @@ def test_version_from_the_console_script() -> None:
 
 
 def test_help_mentions_every_option() -> None:
-    code, stdout, _ = invoke(["run-server", "--help"])
+    code, stdout, _ = invoke("run-server", "--help")
     assert code == 0
     for option in OPTIONS:
         assert option in stdout, option
@@ -119,7 +89,7 @@ def test_help_mentions_every_option() -> None:
     ids=lambda value: " ".join(value) if isinstance(value, list) else None,
 )
 def test_a_bad_flag_is_one_line(args: list[str], expected: list[str]) -> None:
-    assert_one_line_error(*invoke(["run-server", *args]), *expected)
+    assert_one_line_error(*invoke("run-server", *args), *expected)
 
 
 @pytest.mark.parametrize(
@@ -132,7 +102,7 @@ def test_a_bad_flag_is_one_line(args: list[str], expected: list[str]) -> None:
     ids=lambda value: next(iter(value)) if isinstance(value, dict) else None,
 )
 def test_a_bad_environment_variable_is_one_line(env: dict[str, str], expected: list[str]) -> None:
-    assert_one_line_error(*invoke(["run-server"], env=env), *expected)
+    assert_one_line_error(*invoke("run-server", env=env), *expected)
 
 
 @pytest.mark.parametrize(
@@ -152,13 +122,13 @@ def test_a_bad_environment_variable_is_one_line(env: dict[str, str], expected: l
 def test_a_bad_config_file_is_one_line(tmp_path: Path, content: str, expected: list[str]) -> None:
     config = tmp_path / "localchat.toml"
     config.write_text(content, encoding="utf-8")
-    assert_one_line_error(*invoke(["run-server", "--config", str(config)]), *expected)
+    assert_one_line_error(*invoke("run-server", "--config", str(config)), *expected)
 
 
 def test_a_missing_config_file_is_one_line(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere.toml"
     assert_one_line_error(
-        *invoke(["run-server", "--config", str(missing)]), str(missing), "does not exist"
+        *invoke("run-server", "--config", str(missing)), str(missing), "does not exist"
     )
 
 
