@@ -36,6 +36,7 @@ from pathlib import Path
 
 from bench.procfs import read_cpu_seconds
 from bench.server import ServerError, ServerProcess, localchat_command, server_environment
+from localchat.adapters.tcp.client import CLIENT_MAX_FRAME_BYTES
 from localchat.adapters.tls.certificate import ensure_self_signed
 from localchat.adapters.tls.channel import TlsChannel, client_context
 from localchat.adapters.wire import packets as p
@@ -51,7 +52,7 @@ class Client:
     name: str
     sock: socket.socket
     tls: TlsChannel | None
-    decoder: FrameDecoder = field(default_factory=lambda: FrameDecoder(16 * 1024 * 1024))
+    decoder: FrameDecoder = field(default_factory=lambda: FrameDecoder(CLIENT_MAX_FRAME_BYTES))
     marker: bytes = b""
     in_flight: int = 0
     received: int = 0

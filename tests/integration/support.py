@@ -1,21 +1,20 @@
-"""Helpers for tests over real sockets: raw frames, a background reader, fatal-error checks.
+"""Helpers for tests over real sockets: a background reader, fatal-error checks, raw reads.
 
 The client library (:class:`ChatClient`) is what a program would use; these helpers add what
-only a test needs: frames built by hand (broken on purpose), a reader thread per client so a
-test can wait for a packet while others keep flowing, and raw reads that do not answer pings.
+only a test needs: a reader thread per client so a test can wait for a packet while others
+keep flowing, and raw reads that do not answer pings. Frames built by hand (broken on
+purpose) come from :mod:`tests.wire_support`.
 """
 
 from __future__ import annotations
 
-import json
 import socket
-import struct
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from localchat.adapters.tcp.client import ChatClient, ConnectionClosed
+from localchat.adapters.tcp.client import CLIENT_MAX_FRAME_BYTES, ChatClient, ConnectionClosed
 from localchat.adapters.wire import packets as p
 from localchat.adapters.wire.framing import FrameDecoder
 from localchat.adapters.wire.schema import ServerPacket, parse_server_packet
@@ -23,20 +22,6 @@ from localchat.domain.names import name_key
 from tests.helpers import wait_until
 
 P = TypeVar("P", bound=p.Packet)
-
-
-def frame(payload: bytes) -> bytes:
-    """A frame with a correct length header around any payload."""
-    return struct.pack(">I", len(payload)) + payload
-
-
-def json_frame(data: Any) -> bytes:
-    """A frame holding ``data`` as compact JSON (any JSON value, valid packet or not)."""
-    return frame(json.dumps(data, separators=(",", ":")).encode())
-
-
-def hello_frame(name: str, **extra: Any) -> bytes:
-    return json_frame({"type": "hello", "name": name, "protocol": 1, **extra})
 
 
 def by_name(names: list[str]) -> list[str]:
@@ -163,7 +148,7 @@ def round_trip(client: ChatClient, ping_id: Any = "sync", timeout: float = 5.0) 
 
 def read_raw(sock: socket.socket, timeout: float = 5.0) -> list[ServerPacket]:
     """Every packet until the server closes, read without answering pings."""
-    decoder = FrameDecoder(16 * 1024 * 1024)
+    decoder = FrameDecoder(CLIENT_MAX_FRAME_BYTES)
     packets: list[ServerPacket] = []
     deadline = time.monotonic() + timeout
     while True:

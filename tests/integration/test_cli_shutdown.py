@@ -13,7 +13,8 @@ import pytest
 from localchat.adapters.tcp.client import ChatClient
 from localchat.adapters.wire import packets as p
 from tests.cli_process import ServerProcess
-from tests.integration.support import expect_closed, hello_frame, next_packet
+from tests.integration.support import expect_closed, next_packet
+from tests.wire_support import hello_frame
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])

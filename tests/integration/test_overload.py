@@ -13,7 +13,8 @@ from localchat.adapters.wire import packets as p
 from localchat.domain.model import Message
 from tests.conftest import RunningServer
 from tests.helpers import wait_until, wait_until_stable
-from tests.integration.support import Inbox, json_frame
+from tests.integration.support import Inbox
+from tests.wire_support import json_frame
 
 FLOOD = 40_000
 
