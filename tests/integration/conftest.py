@@ -6,41 +6,18 @@ against a pin store when given ``known_servers``). In-process servers come from
 
 from __future__ import annotations
 
-import queue
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
-from localchat.adapters.tcp.session import Backoff, TcpChatSession
+from localchat.adapters.tcp.session import TcpChatSession
 from localchat.adapters.tls.known_servers import KnownServers
-from localchat.ports.session import ConnectTarget, SessionEvent
+from localchat.ports.session import ConnectTarget
 from tests.cli_process import ServerProcess, safe_cli_env, start_server
+from tests.integration.sessions import OpenSession, Recorder, open_fast
 from tests.netns import NetnsHost, two_hosts
-
-E = TypeVar("E")
-FAST = Backoff(initial=0.05, maximum=0.2)
-
-
-class Recorder:
-    """The session's listener: every event, in order, on a queue."""
-
-    def __init__(self) -> None:
-        self.events: queue.Queue[SessionEvent] = queue.Queue()
-
-    def __call__(self, event: SessionEvent) -> None:
-        self.events.put(event)
-
-    def next(self, kind: type[E], timeout: float = 5.0) -> E:
-        """The next event of ``kind``, skipping others."""
-        while True:
-            event = self.events.get(timeout=timeout)
-            if isinstance(event, kind):
-                return event
-
-
-OpenSession = Callable[..., tuple[TcpChatSession, Recorder]]
 
 
 @pytest.fixture
@@ -56,13 +33,11 @@ def open_session() -> Iterator[OpenSession]:
         **target: Any,
     ) -> tuple[TcpChatSession, Recorder]:
         recorder = Recorder()
-        session = TcpChatSession(
+        session = open_fast(
             ConnectTarget(host="127.0.0.1", port=port, name=name, **target),
             recorder,
-            backoff=FAST,
             known_servers=known_servers,
         )
-        session.start()
         sessions.append(session)
         return session, recorder
 

@@ -21,7 +21,7 @@ from localchat.domain.names import RoomName
 from localchat.ports.session import ConnectionDropped
 from tests.conftest import RunningServer
 from tests.helpers import wait_until
-from tests.integration.conftest import FAST, OpenSession
+from tests.integration.sessions import FAST, OpenSession
 
 
 def test_registers_and_relays_room_and_direct_messages(

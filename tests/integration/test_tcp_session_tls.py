@@ -30,7 +30,7 @@ from localchat.ports.session import (
 from tests.conftest import RunningServer
 from tests.fakes import OTHER_FINGERPRINT
 from tests.helpers import wait_until
-from tests.integration.conftest import FAST, OpenSession, Recorder
+from tests.integration.sessions import OpenSession, Recorder, open_fast
 from tests.integration.support import next_packet
 
 StartServer = Callable[..., RunningServer]
@@ -167,10 +167,7 @@ def test_a_plain_session_to_a_tls_server_gives_up_with_tls_required(
 ) -> None:
     server = start_server(tls=True)
     events = Recorder()
-    session = TcpChatSession(
-        ConnectTarget(host="127.0.0.1", port=server.port, name="ada"), events, backoff=FAST
-    )
-    session.start()
+    session = open_fast(ConnectTarget(host="127.0.0.1", port=server.port, name="ada"), events)
     try:
         dropped = events.next(ConnectionDropped)
         assert (dropped.code, dropped.retry_in) == ("tls_required", None)

@@ -22,11 +22,11 @@ import pytest
 from localchat.adapters.gui.connect import ConnectForm
 from localchat.adapters.gui.presenter import ChatPresenter
 from localchat.adapters.system_clock import SystemClock
-from localchat.adapters.tcp.session import Backoff, TcpChatSession
 from localchat.adapters.tls.known_servers import KnownServersTrust, user_known_servers
-from localchat.ports.session import ConnectTarget, ServerDirectory, SessionListener
+from localchat.ports.session import ConnectTarget, ServerDirectory
 from tests.conftest import RunningServer
 from tests.helpers import display_unavailable
+from tests.integration.sessions import open_fast, open_fast_tls
 
 try:
     import tkinter
@@ -36,8 +36,6 @@ except ImportError as error:
     TK_MISSING: ImportError | None = error
 else:
     TK_MISSING = None
-
-FAST = Backoff(initial=0.05, maximum=0.3)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -51,19 +49,6 @@ def display() -> None:
     except tkinter.TclError as error:
         display_unavailable(f"no display could be opened ({error}): apt-get install xvfb")
     probe.destroy()
-
-
-def open_fast(target: ConnectTarget, listener: SessionListener) -> TcpChatSession:
-    session = TcpChatSession(target, listener, backoff=FAST)
-    session.start()
-    return session
-
-
-def open_fast_tls(target: ConnectTarget, listener: SessionListener) -> TcpChatSession:
-    """Over TLS, checked against the pins in this test's private config directory."""
-    session = TcpChatSession(target, listener, backoff=FAST, known_servers=user_known_servers())
-    session.start()
-    return session
 
 
 class TkClient:
