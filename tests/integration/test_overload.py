@@ -19,7 +19,7 @@ from tests.wire_support import json_frame
 FLOOD = 40_000
 
 
-class GatedStore(InMemoryMessageStore):
+class StallingStore(InMemoryMessageStore):
     """An in-memory store whose ``append`` waits while the gate is closed: a chat core
     that has fallen behind, on demand."""
 
@@ -36,7 +36,7 @@ class GatedStore(InMemoryMessageStore):
 def test_senders_are_not_read_while_the_core_is_behind(
     start_server: Callable[..., RunningServer],
 ) -> None:
-    store = GatedStore()
+    store = StallingStore()
     server = start_server(store=store)
     flooder = server.connect("flooder")
     inbox = Inbox(flooder)  # the flooder reads, or it would be a slow consumer

@@ -15,14 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from localchat.adapters.memory.store import InMemoryMessageStore
-from localchat.adapters.sqlite.store import SqliteMessageStore
 from localchat.domain.model import Message
-from localchat.domain.names import RoomName
+from localchat.domain.names import LOBBY, RoomName
 from localchat.ports.store import MessageStore
-from tests.fakes import BreakableStore
+from tests.integration.store_support import open_store
 
-LOBBY = RoomName.parse("#lobby")
 OTHER = RoomName.parse("#other")
 START = datetime(2026, 11, 22, 10, 4, 5, 123456, tzinfo=UTC)
 
@@ -43,16 +40,7 @@ def seqs(messages: tuple[Message, ...]) -> list[int]:
 
 @pytest.fixture(params=["memory", "sqlite", "sqlite-executemany", "breakable"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MessageStore]:
-    opened: MessageStore
-    if request.param == "memory":
-        opened = InMemoryMessageStore()
-    elif request.param.startswith("sqlite"):
-        sqlite = SqliteMessageStore.open(tmp_path / "history.db")
-        # Without SQLite's JSON functions the store writes row by row: same contract.
-        sqlite._json_insert = request.param == "sqlite"
-        opened = sqlite
-    else:
-        opened = BreakableStore()
+    opened = open_store(request.param, tmp_path)
     yield opened
     opened.close()
 

@@ -35,8 +35,9 @@ from localchat.domain.events import (
     Welcomed,
 )
 from localchat.domain.model import LeaveReason, Message
-from localchat.domain.names import RoomName
+from localchat.domain.names import LOBBY, RoomName
 from localchat.ports.session import ConnectionDropped, ConnectTarget, SessionEvent
+from tests.fakes import FixedClock
 from tests.unit.gui.fakes import (
     FakeSession,
     FakeSessions,
@@ -44,11 +45,9 @@ from tests.unit.gui.fakes import (
     MemoryPreferences,
     MemoryTrust,
     StaticDirectory,
-    SteppingClock,
 )
 
 AT = datetime(2026, 11, 22, 10, 4, 5, tzinfo=UTC)
-LOBBY = RoomName.parse("#lobby")
 DEV = RoomName.parse("#dev")
 TARGET = ConnectTarget(host="10.0.0.5", port=5050, name="ada")
 
@@ -76,7 +75,7 @@ class Client:
         self.presenter = ChatPresenter(
             self.view,
             self.sessions,
-            clock=SteppingClock(),
+            clock=FixedClock(AT + timedelta(seconds=1), step=timedelta(seconds=1)),
             preferences=self.preferences,
             directory=directory,
             trust=self.trust,
