@@ -9,7 +9,7 @@ frames sent before them.
 from __future__ import annotations
 
 from localchat.adapters.wire import packets as p
-from tests.conftest import RunningServer
+from tests.servers import RunningServer
 from tests.wire_support import json_frame
 
 

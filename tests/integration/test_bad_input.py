@@ -15,8 +15,8 @@ import pytest
 from localchat.adapters.tcp.client import ChatClient
 from localchat.adapters.wire import packets as p
 from localchat.adapters.wire.framing import encode_frame
-from tests.conftest import RunningServer
 from tests.integration.support import Inbox, expect_closed, expect_error, expect_fatal, round_trip
+from tests.servers import RunningServer
 from tests.wire_support import hello_frame, json_frame
 
 DEEP_33 = b'{"type":"say","text":"x","deep":' + b"[" * 32 + b"]" * 32 + b"}"

@@ -13,8 +13,8 @@ from localchat.adapters.tcp.client import TlsTrust
 from localchat.adapters.tls.known_servers import KnownServers
 from localchat.adapters.wire import packets as p
 from tests.cli_process import TerminalProcess, safe_cli_env, start_terminal
-from tests.conftest import RunningServer
 from tests.integration.support import next_packet
+from tests.servers import RunningServer
 
 
 @pytest.fixture

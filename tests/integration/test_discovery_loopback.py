@@ -12,7 +12,7 @@ from localchat.adapters.mdns.advertiser import NothingToAdvertise
 from localchat.adapters.mdns.probe import probe_all
 from localchat.app.bootstrap import build_advertiser
 from localchat.app.settings import load_settings
-from tests.conftest import TEST_DEFAULTS, RunningServer
+from tests.servers import TEST_DEFAULTS, RunningServer
 
 
 def test_probe_tells_answering_ports_from_silent_ones(chat_server: RunningServer) -> None:

@@ -18,9 +18,9 @@ import pytest
 
 from localchat.adapters.sqlite.store import SqliteMessageStore
 from localchat.adapters.wire import packets as p
-from tests.conftest import RunningServer
 from tests.helpers import unavailable
 from tests.integration.support import next_packet
+from tests.servers import RunningServer
 
 
 @pytest.fixture

@@ -22,8 +22,8 @@ import pytest
 
 from localchat.adapters.wire import packets as p
 from localchat.adapters.wire.framing import encode_frame
-from tests.conftest import RunningServer
 from tests.integration.support import Inbox
+from tests.servers import RunningServer
 from tests.wire_support import json_frame
 
 FIELDS = ["type", "name", "protocol", "password", "text", "room", "to", "before", "limit", "id"]

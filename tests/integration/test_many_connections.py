@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from localchat.adapters.tcp.client import CLIENT_MAX_FRAME_BYTES
 from localchat.adapters.wire.framing import FrameDecoder
-from tests.conftest import RunningServer
+from tests.servers import RunningServer
 from tests.wire_support import hello_frame, json_frame
 
 CLIENTS = 500

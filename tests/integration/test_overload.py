@@ -11,9 +11,9 @@ from localchat.adapters.memory.store import InMemoryMessageStore
 from localchat.adapters.tcp.transport import BACKLOG_HIGH
 from localchat.adapters.wire import packets as p
 from localchat.domain.model import Message
-from tests.conftest import RunningServer
 from tests.helpers import wait_until, wait_until_stable
 from tests.integration.support import Inbox
+from tests.servers import RunningServer
 from tests.wire_support import json_frame
 
 FLOOD = 40_000

@@ -11,8 +11,8 @@ from collections.abc import Callable
 import pytest
 
 from localchat.adapters.wire import packets as p
-from tests.conftest import RunningServer
 from tests.integration.support import Inbox, read_raw
+from tests.servers import RunningServer
 from tests.wire_support import hello_frame
 
 

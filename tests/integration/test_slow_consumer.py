@@ -20,8 +20,8 @@ from localchat.adapters.tcp.client import CLIENT_MAX_FRAME_BYTES, ChatClient, Co
 from localchat.adapters.wire import packets as p
 from localchat.adapters.wire.framing import FrameDecoder
 from localchat.adapters.wire.schema import ServerPacket, parse_server_packet
-from tests.conftest import RunningServer
 from tests.integration.support import Inbox, read_raw, vm_rss_kib
+from tests.servers import RunningServer
 from tests.wire_support import hello_frame
 
 SENDERS = 3

@@ -19,9 +19,9 @@ from localchat.domain.events import (
 )
 from localchat.domain.names import LOBBY, RoomName
 from localchat.ports.session import ConnectionDropped
-from tests.conftest import RunningServer
 from tests.helpers import wait_until
 from tests.integration.sessions import FAST, OpenSession
+from tests.servers import RunningServer
 
 
 def test_registers_and_relays_room_and_direct_messages(

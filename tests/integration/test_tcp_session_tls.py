@@ -27,11 +27,11 @@ from localchat.ports.session import (
     UnencryptedServerReached,
     UnknownCertificatePresented,
 )
-from tests.conftest import RunningServer
 from tests.fakes import OTHER_FINGERPRINT
 from tests.helpers import wait_until
 from tests.integration.sessions import OpenSession, Recorder, open_fast
 from tests.integration.support import next_packet
+from tests.servers import RunningServer
 
 StartServer = Callable[..., RunningServer]
 

@@ -19,10 +19,10 @@ from localchat.adapters.tcp.client import (
 from localchat.adapters.tls.channel import TlsChannel, client_context
 from localchat.adapters.tls.known_servers import KnownServers, ServerAddress
 from localchat.adapters.wire import packets as p
-from tests.conftest import RunningServer
 from tests.fakes import OTHER_FINGERPRINT
 from tests.helpers import wait_until
 from tests.integration.support import next_packet
+from tests.servers import RunningServer
 
 StartServer = Callable[..., RunningServer]
 

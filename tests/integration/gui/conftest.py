@@ -24,9 +24,9 @@ from localchat.adapters.gui.presenter import ChatPresenter
 from localchat.adapters.system_clock import SystemClock
 from localchat.adapters.tls.known_servers import KnownServersTrust, user_known_servers
 from localchat.ports.session import ConnectTarget, ServerDirectory
-from tests.conftest import RunningServer
 from tests.helpers import display_unavailable
 from tests.integration.sessions import open_fast, open_fast_tls
+from tests.servers import RunningServer
 
 try:
     import tkinter

@@ -13,10 +13,10 @@ from localchat.adapters.gui.presenter import BANNER_RECONNECTING, MAX_LOG_LINES
 from localchat.adapters.memory.store import InMemoryMessageStore
 from localchat.adapters.wire import packets as p
 from tests.cli_process import LOCALCHAT, safe_cli_env
-from tests.conftest import RunningServer
 from tests.helpers import display_unavailable, wait_until
 from tests.integration.gui.conftest import TkClient, spin, two_windows
 from tests.integration.gui.window_manager import ask_to_close
+from tests.servers import RunningServer
 
 
 def test_a_line_typed_in_one_window_appears_in_the_other(

@@ -16,10 +16,10 @@ from localchat.adapters.gui.discovery_feed import DiscoveryFeed
 from localchat.adapters.tcp.client import ChatClient, TlsTrust
 from localchat.adapters.tls.known_servers import KnownServers, ServerAddress, user_known_servers
 from localchat.adapters.wire import packets as p
-from tests.conftest import RunningServer
 from tests.fakes import OTHER_FINGERPRINT, FakeDiscovery, discovered
 from tests.integration.gui.conftest import TkClient, spin
 from tests.integration.support import next_packet
+from tests.servers import RunningServer
 
 
 def observer(server: RunningServer, tmp_path: Path) -> ChatClient:
