@@ -14,8 +14,8 @@ from localchat.adapters.memory.store import InMemoryMessageStore
 from localchat.adapters.wire import packets as p
 from tests.cli_process import LOCALCHAT, safe_cli_env
 from tests.helpers import display_unavailable, wait_until
-from tests.integration.gui.conftest import TkClient, spin, two_windows
 from tests.integration.gui.window_manager import ask_to_close
+from tests.integration.gui.windows import TkClient, spin, two_windows
 from tests.servers import RunningServer
 
 

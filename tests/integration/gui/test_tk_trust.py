@@ -17,7 +17,7 @@ from localchat.adapters.tcp.client import ChatClient, TlsTrust
 from localchat.adapters.tls.known_servers import KnownServers, ServerAddress, user_known_servers
 from localchat.adapters.wire import packets as p
 from tests.fakes import OTHER_FINGERPRINT, FakeDiscovery, discovered
-from tests.integration.gui.conftest import TkClient, spin
+from tests.integration.gui.windows import TkClient, spin
 from tests.integration.support import next_packet
 from tests.servers import RunningServer
 
