@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,9 +15,7 @@ from localchat.adapters.sqlite.store import SqliteMessageStore
 from localchat.domain.model import Message
 from localchat.domain.names import RoomName
 from tests.cli_process import Outcome, assert_one_line_error, invoke
-from tests.integration.test_sqlite_store import unwritable
-
-START = datetime(2026, 11, 22, 10, 4, 5, 123456, tzinfo=UTC)
+from tests.integration.store_support import START, unwritable
 
 
 @pytest.fixture

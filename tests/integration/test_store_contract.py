@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -18,24 +18,7 @@ import pytest
 from localchat.domain.model import Message
 from localchat.domain.names import LOBBY, RoomName
 from localchat.ports.store import MessageStore
-from tests.integration.store_support import open_store
-
-OTHER = RoomName.parse("#other")
-START = datetime(2026, 11, 22, 10, 4, 5, 123456, tzinfo=UTC)
-
-
-def message(room: RoomName, seq: int, text: str | None = None) -> Message:
-    return Message(
-        room=room,
-        seq=seq,
-        sender="ada",
-        text=text if text is not None else f"message {seq}",
-        sent_at=START + timedelta(milliseconds=seq),
-    )
-
-
-def seqs(messages: tuple[Message, ...]) -> list[int]:
-    return [m.seq for m in messages]
+from tests.integration.store_support import OTHER, START, message, open_store, post, seqs
 
 
 @pytest.fixture(params=["memory", "sqlite", "sqlite-executemany", "breakable"])
@@ -43,11 +26,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MessageSto
     opened = open_store(request.param, tmp_path)
     yield opened
     opened.close()
-
-
-def post(store: MessageStore, room: RoomName, first: int, last: int) -> None:
-    for seq in range(first, last + 1):
-        store.append(message(room, seq))
 
 
 def test_a_new_store_is_empty(store: MessageStore) -> None:
