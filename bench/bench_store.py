@@ -1,13 +1,14 @@
 """Benchmark: fan-out throughput with the SQLite store against history in memory.
 
-Starts a fresh ``localchat run-server`` per run (flood control off), once with
+Starts a fresh ``localchat run-server`` per run (:class:`bench.server.ServerProcess`: its own
+scratch folder, flood control off, plain TCP since chatload does not speak TLS), once with
 ``--no-store`` and once with ``--store`` on a new file, interleaved, and drives each with the
 ``chatload`` fanout scenario (default 50 clients / 10 senders / 2,000 messages each /
 window 32). Prints deliveries/s, latency p50/p99 and server CPU for each mode (median and
 min-max of the runs), the ratio SQLite / in-memory of the medians, and the group-commit
 batch sizes the server logged at shutdown.
 
-    python bench/bench_store.py [--runs 3] [--clients 50] [--senders 10] ...
+    .venv/bin/python -m bench.bench_store [--runs 3] [--clients 50] [--senders 10] ...
 
 The same comparison with the project's own generator: ``make bench ARGS="--scenarios fanout
 --fanout 50/10/2000/32 --compare-store"``.
@@ -22,14 +23,14 @@ import argparse
 import json
 import os
 import re
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bench.report import number, spread
+from bench.server import ServerProcess, implied_flags, localchat_command, run_server_help
 
 CHATLOAD = Path(
     os.environ.get(
@@ -39,7 +40,6 @@ CHATLOAD = Path(
 )
 """The shared load generator (``../shared/tools``, built with ``cargo build --release``);
 ``CHATLOAD`` points elsewhere. ``python -m bench --compare-store`` needs no chatload."""
-LISTENING = re.compile(r"listening on (\S+):(\d+)")
 COMMITS = re.compile(r"group commit: .*")
 
 
@@ -56,41 +56,6 @@ class Run:
     notes: list[str] = field(default_factory=list)
 
 
-def start_server(store_args: list[str]) -> tuple[subprocess.Popen[str], int]:
-    """A fresh server on 127.0.0.1 and a free port; returns it and its port."""
-    env = {**os.environ, "LOCALCHAT_RATE_LIMIT": "0", "LOCALCHAT_MAX_CLIENTS": "1000"}
-    command = [sys.executable, "-m", "localchat", "run-server", "--host", "127.0.0.1"]
-    server = subprocess.Popen(
-        [*command, "--port", "0", "--log-level", "info", *store_args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert server.stdout is not None
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        line = server.stdout.readline()
-        if not line:
-            break
-        match = LISTENING.search(line)
-        if match:
-            return server, int(match.group(2))
-    server.kill()
-    raise RuntimeError(f"the server did not start: {server.communicate()[1]}")
-
-
-def stop_server(server: subprocess.Popen[str]) -> str:
-    """SIGTERM, wait, and return what the server logged."""
-    server.send_signal(signal.SIGTERM)
-    try:
-        _, err = server.communicate(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        _, err = server.communicate()
-    return err
-
-
 def chatload_command(args: argparse.Namespace, port: int, pid: int) -> list[str]:
     options = {
         "--proto": "localchat",
@@ -105,21 +70,23 @@ def chatload_command(args: argparse.Namespace, port: int, pid: int) -> list[str]
     return [str(args.chatload), *(str(part) for pair in options.items() for part in pair)]
 
 
-def run_once(mode: str, store_args: list[str], args: argparse.Namespace) -> Run:
-    server, port = start_server(store_args)
+def run_once(mode: str, server_args: list[str], args: argparse.Namespace) -> Run:
+    """One chatload run against a fresh server with ``server_args``."""
+    server = ServerProcess(localchat_command(server_args), label=f"store-{mode}")
     try:
+        server.wait_ready()
         result = subprocess.run(
-            chatload_command(args, port, server.pid),
+            chatload_command(args, server.port, server.pid),
             capture_output=True,
             text=True,
             timeout=600,
             check=False,
         )
     finally:
-        log = stop_server(server)
+        server.stop()
     data = json.loads(result.stdout)
     latency = data["latency_us"]
-    commits = COMMITS.search(log)
+    commits = COMMITS.search(server.stderr_log)
     return Run(
         mode=mode,
         deliveries_per_s=data["deliveries_per_s"],
@@ -133,12 +100,10 @@ def run_once(mode: str, store_args: list[str], args: argparse.Namespace) -> Run:
     )
 
 
-def spread(values: list[float], scale: float = 1.0, digits: int = 1) -> str:
-    scaled = [v * scale for v in values]
-    return (
-        f"{statistics.median(scaled):,.{digits}f} "
-        f"({min(scaled):,.{digits}f}-{max(scaled):,.{digits}f})"
-    )
+def summary(values: list[float], scale: float = 1.0, digits: int = 1) -> str:
+    """``median (min-max)`` of the scaled values (:func:`bench.report.spread`)."""
+    median, low, high = spread([value * scale for value in values]) or (0.0, 0.0, 0.0)
+    return f"{number(median, digits)} ({number(low, digits)}-{number(high, digits)})"
 
 
 def main() -> None:
@@ -149,25 +114,28 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--window", type=int, default=32)
     parser.add_argument("--chatload", type=Path, default=CHATLOAD)
-    parser.add_argument("--store-dir", type=Path, help="where the SQLite files go [a new temp dir]")
+    parser.add_argument(
+        "--store-dir", type=Path, help="where the SQLite files go [each server's scratch folder]"
+    )
     args = parser.parse_args()
     if not args.chatload.exists():
         sys.exit(f"chatload not found at {args.chatload} (build it, or pass --chatload)")
-    store_dir = args.store_dir or Path(tempfile.mkdtemp(prefix="localchat-bench-"))
     print(
         f"fanout C={args.clients} S={args.senders} M={args.messages} W={args.window}, "
-        f"{args.runs} runs interleaved; SQLite files in {store_dir}",
+        f"{args.runs} runs interleaved; SQLite files in "
+        f"{args.store_dir or 'each server scratch folder'}",
         flush=True,
     )
+    help_text = run_server_help()
     runs: dict[str, list[Run]] = {"memory": [], "sqlite": []}
     for index in range(args.runs):
         for mode, results in runs.items():
-            store_args = (
-                ["--no-store"]
-                if mode == "memory"
-                else ["--store", str(store_dir / f"bench-{index}.db")]
-            )
-            run = run_once(mode, store_args, args)
+            chosen = ["--log-level", "info"]  # the group-commit line is logged at info
+            if mode == "memory":
+                chosen.append("--no-store")
+            elif args.store_dir:
+                chosen += ["--store", str(args.store_dir / f"bench-{index}.db")]
+            run = run_once(mode, chosen + implied_flags(help_text, chosen), args)
             results.append(run)
             print(
                 f"  run {index + 1} {mode:6}: {run.deliveries_per_s / 1000:7.1f}k deliveries/s, "
@@ -182,9 +150,9 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for mode, results in runs.items():
         print(
-            f"| {mode} | {spread([r.deliveries_per_s for r in results], 1e-3)} "
-            f"| {spread([r.p50_ms for r in results])} | {spread([r.p99_ms for r in results])} "
-            f"| {spread([r.server_cores for r in results], digits=2)} |"
+            f"| {mode} | {summary([r.deliveries_per_s for r in results], 1e-3)} "
+            f"| {summary([r.p50_ms for r in results])} | {summary([r.p99_ms for r in results])} "
+            f"| {summary([r.server_cores for r in results], digits=2)} |"
         )
     memory = statistics.median(r.deliveries_per_s for r in runs["memory"])
     sqlite = statistics.median(r.deliveries_per_s for r in runs["sqlite"])

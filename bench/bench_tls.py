@@ -1,6 +1,6 @@
 """Fan-out throughput over TLS as a fraction of plain TCP, measured in one run.
 
-    .venv/bin/python bench/bench_tls.py [--clients 50] [--senders 10] [--seconds 2] [--rounds 2]
+    make bench ARGS="--tls -- [--clients 50] [--senders 10] [--seconds 2] [--rounds 2]"
 
 Starts the same ``localchat run-server`` build twice on 127.0.0.1 (``--no-tls`` and
 ``--tls`` with a throw-away certificate; always ``--no-advertise``) and drives both, in
@@ -19,24 +19,24 @@ delivery (from /proc), then two ratios TLS / plain (target: at least 0.7):
 The generator is one process, one thread, a selector over raw sockets; TLS uses the
 project's :class:`~localchat.adapters.tls.channel.TlsChannel`, so both modes share every
 line but the encryption. chatload does not speak TLS; this script exists for that reason.
-Keep runs short on a shared machine. (Other benchmarks run their servers with
-``--no-tls`` or ``LOCALCHAT_TLS=false``.)
+Keep runs short on a shared machine. The servers are :class:`bench.server.ServerProcess`
+(scratch folder, flood control off), with their data and config directories in a temporary
+folder. (Other benchmarks run their servers with ``--no-tls``.)
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import selectors
-import signal
 import socket
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.procfs import read_cpu_seconds
+from bench.server import ServerError, ServerProcess, localchat_command, server_environment
+from localchat.adapters.tcp.client import CLIENT_MAX_FRAME_BYTES
 from localchat.adapters.tls.certificate import ensure_self_signed
 from localchat.adapters.tls.channel import TlsChannel, client_context
 from localchat.adapters.wire import packets as p
@@ -52,7 +52,7 @@ class Client:
     name: str
     sock: socket.socket
     tls: TlsChannel | None
-    decoder: FrameDecoder = field(default_factory=lambda: FrameDecoder(16 * 1024 * 1024))
+    decoder: FrameDecoder = field(default_factory=lambda: FrameDecoder(CLIENT_MAX_FRAME_BYTES))
     marker: bytes = b""
     in_flight: int = 0
     received: int = 0
@@ -62,26 +62,17 @@ class Client:
         return data if self.tls is None else self.tls.encrypt(data)
 
 
-def start_server(tls_args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[str], int]:
-    command = [sys.executable, "-m", "localchat", "run-server", "--host", "127.0.0.1"]
-    command += ["--port", "0", "--no-advertise", "--rate-limit", "0", "--log-level", "warning"]
-    # History in memory: both servers run at once, and the store is not what is compared.
-    command += ["--no-store"]
-    process = subprocess.Popen([*command, *tls_args], env=env, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.startswith("listening on "):
-            return process, int(line.rsplit(":", 1)[1])
-    stop_server(process)
-    raise SystemExit("the server did not start")
-
-
-def stop_server(process: subprocess.Popen[str]) -> None:
-    process.send_signal(signal.SIGINT)
+def start_server(mode: str, tls_args: list[str], env: dict[str, str]) -> ServerProcess:
+    """A ``localchat run-server`` on loopback that never announces itself, history in memory
+    (both servers run at once, and the store is not what is compared)."""
+    command = localchat_command(["--no-advertise", "--no-store", *tls_args])
+    server = ServerProcess(command, label=f"tls-bench-{mode}", env=env)
     try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+        server.wait_ready()
+    except ServerError as error:
+        server.stop()
+        raise SystemExit(str(error)) from None
+    return server
 
 
 def connect(port: int, name: str, use_tls: bool) -> Client:
@@ -162,17 +153,17 @@ class Round:
         return self.server_cpu / self.deliveries
 
 
-def server_cpu(pid: int) -> float:
-    """CPU seconds (user + system) the process has used (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def server_cpu(server: ServerProcess) -> float:
+    """CPU seconds (user + system) the server has used (Linux /proc)."""
+    seconds = read_cpu_seconds(server.pid)
+    if seconds is None:
+        raise SystemExit(f"{server.label}: the server is gone")
+    return seconds
 
 
-def run_load(
-    server: subprocess.Popen[str], port: int, use_tls: bool, tag: str, args: argparse.Namespace
-) -> Round:
+def run_load(server: ServerProcess, use_tls: bool, tag: str, args: argparse.Namespace) -> Round:
     """One measured round against one server (after everyone is registered)."""
-    people = [connect(port, f"{tag}u{index:03d}", use_tls) for index in range(args.clients)]
+    people = [connect(server.port, f"{tag}u{i:03d}", use_tls) for i in range(args.clients)]
     senders = people[: args.senders]
     for client in senders:
         client.marker = f'"sender":"{client.name}"'.encode()
@@ -187,7 +178,7 @@ def run_load(
             on_readable(key.data, buffer, view)
     frame = encode_packet(p.Say(text=TEXT, room="#lobby"))
     delivered = 0
-    cpu_before = server_cpu(server.pid)
+    cpu_before = server_cpu(server)
     started = time.monotonic()
     deadline = started + args.seconds
     while (now := time.monotonic()) < deadline:
@@ -197,7 +188,7 @@ def run_load(
                 client.in_flight += 1
         for key, _ in selector.select(0.05):
             delivered += on_readable(key.data, buffer, view)
-    cpu = server_cpu(server.pid) - cpu_before
+    cpu = server_cpu(server) - cpu_before
     selector.close()
     for client in people:
         client.sock.close()
@@ -213,20 +204,20 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as scratch:
         env = {
-            **os.environ,
+            **server_environment(),
             "XDG_DATA_HOME": f"{scratch}/data",
             "XDG_CONFIG_HOME": f"{scratch}/config",
         }
         certificate = ensure_self_signed(Path(scratch) / "tls", "bench")
         own_certificate = ["--tls-cert", str(certificate.cert_file)]
         own_certificate += ["--tls-key", str(certificate.key_file)]
-        servers = {"plain": start_server(["--no-tls"], env)}
+        servers = {"plain": start_server("plain", ["--no-tls"], env)}
         rounds: dict[str, list[Round]] = {"plain": [], "tls": []}
         try:
-            servers["tls"] = start_server(["--tls", *own_certificate], env)
+            servers["tls"] = start_server("tls", ["--tls", *own_certificate], env)
             for number in range(args.rounds):
-                for mode, (process, port) in servers.items():
-                    result = run_load(process, port, mode == "tls", f"r{number}", args)
+                for mode, server in servers.items():
+                    result = run_load(server, mode == "tls", f"r{number}", args)
                     rounds[mode].append(result)
                     print(
                         f"  round {number + 1} {mode:>5}: {result.rate:>9,.0f} deliveries/s, "
@@ -234,8 +225,8 @@ def main(argv: list[str] | None = None) -> None:
                         flush=True,
                     )
         finally:
-            for process, _ in servers.values():
-                stop_server(process)
+            for server in servers.values():
+                server.stop()
     best = {mode: max(r.rate for r in results) for mode, results in rounds.items()}
     cpu = {
         mode: sum(r.server_cpu for r in results) / sum(r.deliveries for r in results)

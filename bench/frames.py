@@ -18,11 +18,12 @@ import re
 import struct
 from typing import Any
 
+from localchat.adapters.tcp.client import CLIENT_MAX_FRAME_BYTES
+from localchat.adapters.wire import packets as p
 from localchat.adapters.wire.framing import encode_frame
+from localchat.adapters.wire.schema import encode_packet
 
 MARK = b"~cl~"
-MAX_FRAME_IN = 16 * 1024 * 1024
-"""Largest frame accepted from a server (user lists of big rooms are large)."""
 
 _HEADER = struct.Struct(">I")
 _unpack_header = _HEADER.unpack_from
@@ -35,7 +36,7 @@ _ERROR = b'"error"'
 
 
 class BadFrame(Exception):
-    """A length header of 0 or above :data:`MAX_FRAME_IN`: the stream cannot be framed."""
+    """A length header of 0 or above the client library's limit: the stream cannot be framed."""
 
 
 Fields = tuple[bytes, bytes, bytes, bytes]
@@ -44,11 +45,11 @@ number, send time in µs."""
 
 
 def hello_frame(name: str) -> bytes:
-    return encode_frame(json.dumps({"type": "hello", "name": name, "protocol": 1}).encode())
+    return encode_packet(p.Hello(name=name, protocol=1))
 
 
 def pong_frame(ping_id: Any) -> bytes:
-    return encode_frame(json.dumps({"type": "pong", "id": ping_id}).encode())
+    return encode_packet(p.Pong(id=ping_id))
 
 
 def marked_text(sender: int, seq: int, sent_us: int, length: int) -> bytes:
@@ -85,7 +86,7 @@ def count_frames(buf: bytes) -> tuple[int, int]:
     except struct.error:
         return frames, pos
     length = end - pos - 4
-    if length == 0 or length > MAX_FRAME_IN:
+    if length == 0 or length > CLIENT_MAX_FRAME_BYTES:
         raise BadFrame(f"frame length {length}")
     return frames, pos
 

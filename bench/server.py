@@ -27,6 +27,13 @@ STOP_SECONDS = 5.0
 MAX_CLIENTS = 100_000
 
 
+def listening_address(text: str) -> tuple[str, int] | None:
+    """HOST and PORT from a ``listening on HOST:PORT`` line in ``text`` (an IPv6 host without
+    its brackets), or None (``listening on memory (in-process only)`` has no port)."""
+    found = LISTENING.search(text)
+    return None if found is None else (found[1] or found[2], int(found[3]))
+
+
 class ServerError(Exception):
     """The server did not start (the message ends with the tail of its output)."""
 
@@ -108,9 +115,16 @@ def expand(template: str | list[str], scratch: Path) -> tuple[list[str], int | N
 
 
 class ServerProcess:
-    """A running server: ``pid`` (the server process itself, for /proc) and ``port``."""
+    """A running server: ``pid`` (the server process itself, for /proc) and ``port``.
 
-    def __init__(self, template: str | list[str], *, label: str) -> None:
+    ``env`` replaces :func:`server_environment`. :meth:`stop` keeps what the server wrote on
+    stderr in :attr:`stderr_log` (e.g. what it logs at shutdown) before the scratch folder
+    goes.
+    """
+
+    def __init__(
+        self, template: str | list[str], *, label: str, env: dict[str, str] | None = None
+    ) -> None:
         self.label = label
         self.scratch = Path(tempfile.mkdtemp(prefix=f"bench-{label}-"))
         argv, port = expand(template, self.scratch)
@@ -123,7 +137,7 @@ class ServerProcess:
         self.process = subprocess.Popen(
             argv,
             cwd=self.scratch,
-            env=server_environment(),
+            env=server_environment() if env is None else env,
             stdin=subprocess.DEVNULL,
             stdout=self._out,
             stderr=self._err,
@@ -131,6 +145,7 @@ class ServerProcess:
         )
         self.pid = self.process.pid
         self.exit_code: int | None = None
+        self.stderr_log = ""
 
     def wait_ready(self, timeout: float = START_SECONDS) -> None:
         deadline = time.monotonic() + timeout
@@ -146,14 +161,14 @@ class ServerProcess:
 
     def _announced(self) -> bool:
         for name in ("stdout.log", "stderr.log"):
-            found = LISTENING.search((self.scratch / name).read_text(errors="replace"))
+            found = listening_address((self.scratch / name).read_text(errors="replace"))
             if found is None:
                 continue
-            host = found[1] or found[2]
+            host, port = found
             host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
             if not ipaddress.ip_address(host).is_loopback:
                 raise ServerError(f"{self.label} listens on {host}, not on loopback")
-            self.host, self.port = host, int(found[3])
+            self.host, self.port = host, port
             return True
         return False
 
@@ -189,5 +204,7 @@ class ServerProcess:
             self.exit_code = self.process.returncode
         self._out.close()
         self._err.close()
+        if self.scratch.exists():
+            self.stderr_log = (self.scratch / "stderr.log").read_text(errors="replace")
         shutil.rmtree(self.scratch, ignore_errors=True)
         return self.exit_code

@@ -3,48 +3,25 @@
 Network safety: servers bind 127.0.0.1, never advertise on the LAN (mDNS), and speak plain
 TCP unless a test asks for ``tls=True`` (then with a throw-away certificate). Every test gets
 its own XDG data and config directories, so nothing reads or writes the person's real ones
-(certificates, pinned fingerprints). Subprocess tests start from :func:`safe_cli_env`.
+(certificates, pinned fingerprints). Subprocess tests start from
+:func:`tests.cli_process.safe_cli_env`.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
 from localchat.adapters.memory.store import InMemoryMessageStore
 from localchat.adapters.memory.transport import MemoryServerTransport
-from localchat.adapters.tcp.client import ChatClient
 from localchat.adapters.tcp.transport import TcpServerTransport
 from localchat.adapters.tls.certificate import ServerCertificate, ensure_self_signed
 from localchat.app.bootstrap import build_server, server_certificate, transport_options
 from localchat.app.server import LocalChatServer
 from localchat.app.settings import load_settings
-
-TEST_DEFAULTS: dict[str, Any] = {
-    "host": "127.0.0.1",
-    "port": 0,
-    "rate_limit": 0,
-    "tls": False,
-    "advertise": False,
-}
-
-
-def safe_cli_env(**extra: str) -> dict[str, str]:
-    """Environment for a ``localchat`` subprocess: loopback, no mDNS (neither announcing nor
-    browsing), plain TCP by default (flags given on the command line still win), plus
-    ``extra``."""
-    return {
-        **os.environ,
-        "LOCALCHAT_HOST": "127.0.0.1",
-        "LOCALCHAT_ADVERTISE": "false",
-        "LOCALCHAT_DISCOVER": "false",
-        "LOCALCHAT_TLS": "false",
-        **extra,
-    }
+from tests.servers import TEST_DEFAULTS, RunningServer
 
 
 @pytest.fixture(autouse=True)
@@ -64,33 +41,6 @@ def _private_user_dirs(
 def test_certificate(tmp_path_factory: pytest.TempPathFactory) -> ServerCertificate:
     """A self-signed server certificate made once per test session."""
     return ensure_self_signed(tmp_path_factory.mktemp("tls"), "localchat-test")
-
-
-@dataclass
-class RunningServer:
-    """A started server with a TCP transport on 127.0.0.1 and a port chosen by the kernel."""
-
-    server: LocalChatServer
-    transport: TcpServerTransport
-    clients: list[ChatClient] = field(default_factory=list)
-    certificate: ServerCertificate | None = None
-
-    @property
-    def port(self) -> int:
-        return self.transport.port
-
-    def connect(self, name: str, **kwargs: Any) -> ChatClient:
-        """A registered client (closed at teardown). The welcome's history is consumed."""
-        client = ChatClient.connect("127.0.0.1", self.port, name=name, **kwargs)
-        self.clients.append(client)
-        client.receive(timeout=5)  # the #lobby history that follows welcome
-        return client
-
-    def open(self, **kwargs: Any) -> ChatClient:
-        """A raw TCP connection (TLS with ``tls=``), no hello sent."""
-        client = ChatClient.open("127.0.0.1", self.port, **kwargs)
-        self.clients.append(client)
-        return client
 
 
 @pytest.fixture

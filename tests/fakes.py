@@ -6,10 +6,14 @@ import queue
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+from localchat.adapters.tls.fingerprint import Fingerprint
 from localchat.domain.model import Message
 from localchat.domain.names import RoomName
 from localchat.ports.discovery import DiscoveredServer
 from localchat.ports.store import Commit, StoreError
+
+OTHER_FINGERPRINT = Fingerprint(b"\x42" * 32)
+"""A fingerprint no test server presents: a pin or an announcement that does not match."""
 
 
 class FixedClock:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from typing import NoReturn, TypeVar
+
+import pytest
 
 T = TypeVar("T")
 
@@ -42,13 +45,23 @@ def wait_until_stable(
             raise AssertionError(f"{what or measure} kept changing for {timeout}s")
 
 
-def unavailable(reason: str, *, required_by: str = "LOCALCHAT_REQUIRE_ROOT") -> NoReturn:
+def unavailable(
+    reason: str, *, required_by: str = "LOCALCHAT_REQUIRE_ROOT", failure: str = ""
+) -> NoReturn:
     """Skip a test that needs something this machine lacks, but fail where the environment
-    variable ``required_by`` says it must run (CI sets it: nothing is skipped there)."""
-    import os
-
-    import pytest
-
+    variable ``required_by`` says it must run (CI sets it: nothing is skipped there), with
+    ``failure`` as the message (by default the reason and the variable)."""
     if os.environ.get(required_by):
-        pytest.fail(f"{reason} (and {required_by} is set, so this test must run)")
+        message = failure or f"{reason} (and {required_by} is set, so this test must run)"
+        pytest.fail(message, pytrace=False)
     pytest.skip(reason)
+
+
+def display_unavailable(reason: str) -> NoReturn:
+    """:func:`unavailable` for the GUI tests: they must run where ``LOCALCHAT_REQUIRE_DISPLAY``
+    is set (``.ci/run`` sets it)."""
+    unavailable(
+        reason,
+        required_by="LOCALCHAT_REQUIRE_DISPLAY",
+        failure=f"the GUI tests must run here, but {reason}",
+    )

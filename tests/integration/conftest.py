@@ -1,43 +1,23 @@
-"""Integration fixtures: the real ``localchat run-server`` command as a process, client
-sessions with a listener that records their events, and a factory of started
-:class:`TcpChatSession` objects closed at teardown (plain TCP, or TLS against a pin store when
-given ``known_servers``). In-process servers come from ``tests/conftest.py``."""
+"""Integration fixtures: the real ``localchat run-server`` command as a process, two test hosts
+in network namespaces, client sessions with a listener that records their events, and a
+factory of started :class:`TcpChatSession` objects closed at teardown (plain TCP, or TLS
+against a pin store when given ``known_servers``). In-process servers come from
+``tests/conftest.py``."""
 
 from __future__ import annotations
 
-import queue
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from localchat.adapters.tcp.session import Backoff, TcpChatSession
+from localchat.adapters.tcp.session import TcpChatSession
 from localchat.adapters.tls.known_servers import KnownServers
-from localchat.ports.session import ConnectTarget, SessionEvent
-from tests.integration.support import ServerProcess
-
-E = TypeVar("E")
-FAST = Backoff(initial=0.05, maximum=0.2)
-
-
-class Recorder:
-    """The session's listener: every event, in order, on a queue."""
-
-    def __init__(self) -> None:
-        self.events: queue.Queue[SessionEvent] = queue.Queue()
-
-    def __call__(self, event: SessionEvent) -> None:
-        self.events.put(event)
-
-    def next(self, kind: type[E], timeout: float = 5.0) -> E:
-        """The next event of ``kind``, skipping others."""
-        while True:
-            event = self.events.get(timeout=timeout)
-            if isinstance(event, kind):
-                return event
-
-
-OpenSession = Callable[..., tuple[TcpChatSession, Recorder]]
+from localchat.ports.session import ConnectTarget
+from tests.cli_process import ServerProcess, safe_cli_env, start_server
+from tests.integration.sessions import OpenSession, Recorder, open_fast
+from tests.netns import NetnsHost, two_hosts
 
 
 @pytest.fixture
@@ -53,13 +33,11 @@ def open_session() -> Iterator[OpenSession]:
         **target: Any,
     ) -> tuple[TcpChatSession, Recorder]:
         recorder = Recorder()
-        session = TcpChatSession(
+        session = open_fast(
             ConnectTarget(host="127.0.0.1", port=port, name=name, **target),
             recorder,
-            backoff=FAST,
             known_servers=known_servers,
         )
-        session.start()
         sessions.append(session)
         return session, recorder
 
@@ -69,16 +47,32 @@ def open_session() -> Iterator[OpenSession]:
 
 
 @pytest.fixture
+def known(tmp_path: Path) -> KnownServers:
+    """An empty pin store of this test's own."""
+    return KnownServers(tmp_path / "known_servers")
+
+
+@pytest.fixture
 def server_process() -> Iterator[Callable[..., ServerProcess]]:
-    """Factory: ``server_process(*args, env=...)`` runs ``localchat run-server``; each one
-    still running at teardown is killed."""
+    """Factory: ``server_process(*args, memory_store=False, **env)`` runs ``localchat
+    run-server ARGS`` with :func:`safe_cli_env` (``memory_store`` and the variables ``env``
+    passed on); each one still running at teardown is killed."""
     started: list[ServerProcess] = []
 
-    def start(*args: str, env: dict[str, str] | None = None) -> ServerProcess:
-        process = ServerProcess(*args, env=env)
+    def start(*args: str, memory_store: bool = False, **env: str) -> ServerProcess:
+        process = start_server(args, safe_cli_env(memory_store=memory_store, **env))
         started.append(process)
         return process
 
     yield start
     for process in started:
         process.kill()
+        process.output()  # the pipe's reader ends with the process
+
+
+@pytest.fixture
+def hosts() -> Iterator[tuple[NetnsHost, NetnsHost]]:
+    """(server host, client host): two network namespaces joined by a veth pair, removed at
+    teardown (:func:`tests.netns.two_hosts`)."""
+    with two_hosts() as pair:
+        yield pair

@@ -1,28 +1,20 @@
-"""Helpers for tests over real sockets: raw frames, a background reader, fatal-error checks.
+"""Helpers for tests over real sockets: a background reader, fatal-error checks, raw reads.
 
 The client library (:class:`ChatClient`) is what a program would use; these helpers add what
-only a test needs: frames built by hand (broken on purpose), a reader thread per client so a
-test can wait for a packet while others keep flowing, and raw reads that do not answer pings.
+only a test needs: a reader thread per client so a test can wait for a packet while others
+keep flowing, and raw reads that do not answer pings. Frames built by hand (broken on
+purpose) come from :mod:`tests.wire_support`.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import selectors
-import signal
 import socket
-import struct
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
-from localchat.adapters.tcp.client import ChatClient, ConnectionClosed
+from localchat.adapters.tcp.client import CLIENT_MAX_FRAME_BYTES, ChatClient, ConnectionClosed
 from localchat.adapters.wire import packets as p
 from localchat.adapters.wire.framing import FrameDecoder
 from localchat.adapters.wire.schema import ServerPacket, parse_server_packet
@@ -30,20 +22,6 @@ from localchat.domain.names import name_key
 from tests.helpers import wait_until
 
 P = TypeVar("P", bound=p.Packet)
-
-
-def frame(payload: bytes) -> bytes:
-    """A frame with a correct length header around any payload."""
-    return struct.pack(">I", len(payload)) + payload
-
-
-def json_frame(data: Any) -> bytes:
-    """A frame holding ``data`` as compact JSON (any JSON value, valid packet or not)."""
-    return frame(json.dumps(data, separators=(",", ":")).encode())
-
-
-def hello_frame(name: str, **extra: Any) -> bytes:
-    return json_frame({"type": "hello", "name": name, "protocol": 1, **extra})
 
 
 def by_name(names: list[str]) -> list[str]:
@@ -114,6 +92,15 @@ class Inbox:
         self.check()
 
 
+def next_packet(client: ChatClient, kind: type[P] | tuple[type[P], ...], timeout: float = 5.0) -> P:
+    """The next packet of ``kind`` (a class or a tuple of them) ``client`` receives, skipping
+    the others; each read waits up to ``timeout`` s."""
+    while True:
+        packet = client.receive(timeout=timeout)
+        if isinstance(packet, kind):
+            return packet
+
+
 def expect_fatal(client: ChatClient, code: str, timeout: float = 5.0) -> p.Error:
     """The next packet is a fatal error ``code``, and then the server closes."""
     packet = client.receive(timeout=timeout)
@@ -161,7 +148,7 @@ def round_trip(client: ChatClient, ping_id: Any = "sync", timeout: float = 5.0) 
 
 def read_raw(sock: socket.socket, timeout: float = 5.0) -> list[ServerPacket]:
     """Every packet until the server closes, read without answering pings."""
-    decoder = FrameDecoder(16 * 1024 * 1024)
+    decoder = FrameDecoder(CLIENT_MAX_FRAME_BYTES)
     packets: list[ServerPacket] = []
     deadline = time.monotonic() + timeout
     while True:
@@ -189,87 +176,3 @@ def vm_rss_kib() -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise AssertionError("no VmRSS in /proc/self/status")
-
-
-# -- the real `localchat` command ---------------------------------------------------------------
-
-LOCALCHAT = str(Path(sys.executable).with_name("localchat"))
-"""The console script installed next to this interpreter (the venv's entry point)."""
-
-
-SAFE_DEFAULTS = {
-    "LOCALCHAT_HOST": "127.0.0.1",  # never listen on the machine's real interfaces
-    "LOCALCHAT_ADVERTISE": "false",  # never send mDNS
-    "LOCALCHAT_TLS": "false",  # the tests' clients speak plain TCP unless they ask for TLS
-    "LOCALCHAT_STORE": ":memory:",  # several servers per test need no history file
-}
-
-
-def cli_env(**variables: str) -> dict[str, str]:
-    """This process's environment without any LOCALCHAT_* variable, plus the safe defaults
-    for tests (loopback, no mDNS, plain TCP, history in memory), plus ``variables``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALCHAT_")}
-    env.update(SAFE_DEFAULTS)
-    env.update(variables)
-    return env
-
-
-class ServerProcess:
-    """``localchat run-server ARGS`` in a child process, with what it printed."""
-
-    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
-        self.process = subprocess.Popen(
-            [LOCALCHAT, "run-server", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=cli_env(**(env or {})),
-        )
-        self.lines: list[str] = []
-        self._pending = b""
-
-    def wait_for_line(self, prefix: str, timeout: float = 20.0) -> str:
-        """The first stdout line matching the regular expression ``prefix`` at its start
-        (every line read is kept in :attr:`lines`)."""
-        pattern = re.compile(prefix)
-        assert self.process.stdout is not None
-        stdout = self.process.stdout
-        deadline = time.monotonic() + timeout
-        with selectors.DefaultSelector() as selector:
-            selector.register(stdout, selectors.EVENT_READ)
-            while True:
-                for line in self.lines:
-                    if pattern.match(line):
-                        return line
-                remaining = deadline - time.monotonic()
-                assert remaining > 0, f"no {prefix!r} line in {timeout}s: {self.lines}"
-                if not selector.select(remaining):
-                    continue
-                data = os.read(stdout.fileno(), 65_536)
-                assert data, f"the server exited: {self.lines}, stderr: {self.stderr()}"
-                *complete, self._pending = (self._pending + data).split(b"\n")
-                self.lines.extend(raw.decode() for raw in complete)
-
-    def address(self) -> tuple[str, int]:
-        """Where the server listens, from its ``listening on HOST:PORT`` line."""
-        line = self.wait_for_line(r"listening on \[?[0-9a-f.:]+\]?:\d+$")
-        host, port = line.removeprefix("listening on ").rsplit(":", 1)
-        return host.strip("[]"), int(port)
-
-    def stop(self, signum: int = signal.SIGTERM, timeout: float = 10.0) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signum)
-        return self.process.wait(timeout)
-
-    def stderr(self) -> str:
-        if self.process.poll() is None:
-            return "(still running)"
-        assert self.process.stderr is not None
-        return self.process.stderr.read().decode()
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(5)
-        for stream in (self.process.stdout, self.process.stderr):
-            if stream is not None:
-                stream.close()

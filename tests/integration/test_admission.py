@@ -8,8 +8,9 @@ import pytest
 
 from localchat.adapters.tcp.client import ChatClient, ServerRefused
 from localchat.adapters.wire import packets as p
-from tests.conftest import RunningServer
-from tests.integration.support import Inbox, expect_closed, expect_fatal, hello_frame, json_frame
+from tests.integration.support import Inbox, expect_closed, expect_fatal
+from tests.servers import RunningServer
+from tests.wire_support import hello_frame, json_frame
 
 
 def test_max_clients_refuses_the_next_with_server_full(

@@ -9,8 +9,8 @@ frames sent before them.
 from __future__ import annotations
 
 from localchat.adapters.wire import packets as p
-from tests.conftest import RunningServer
-from tests.integration.support import json_frame
+from tests.servers import RunningServer
+from tests.wire_support import json_frame
 
 
 def kinds(packets: list[p.Packet]) -> list[str]:

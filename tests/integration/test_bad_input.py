@@ -14,17 +14,10 @@ import pytest
 
 from localchat.adapters.tcp.client import ChatClient
 from localchat.adapters.wire import packets as p
-from tests.conftest import RunningServer
-from tests.integration.support import (
-    Inbox,
-    expect_closed,
-    expect_error,
-    expect_fatal,
-    frame,
-    hello_frame,
-    json_frame,
-    round_trip,
-)
+from localchat.adapters.wire.framing import encode_frame
+from tests.integration.support import Inbox, expect_closed, expect_error, expect_fatal, round_trip
+from tests.servers import RunningServer
+from tests.wire_support import hello_frame, json_frame
 
 DEEP_33 = b'{"type":"say","text":"x","deep":' + b"[" * 32 + b"]" * 32 + b"}"
 DEEP_32 = b'{"type":"say","text":"deep 32","deep":' + b"[" * 31 + b"]" * 31 + b"}"
@@ -101,7 +94,7 @@ def test_a_bad_payload_after_registration_is_not_fatal(
     server: RunningServer, payload: bytes, code: str
 ) -> None:
     client = server.connect("ada")
-    client.send_raw(frame(payload))
+    client.send_raw(encode_frame(payload))
     error = expect_error(client, code)
     assert error.message
     round_trip(client)  # still connected, and nothing else was sent
@@ -114,16 +107,16 @@ def test_a_bad_payload_after_registration_is_not_fatal(
 def test_limits_of_i_json_that_are_allowed(server: RunningServer) -> None:
     """Just inside each I-JSON limit is fine: the errors above are not over-eager."""
     client = server.connect("ada")
-    client.send_raw(frame(DEEP_32))
+    client.send_raw(encode_frame(DEEP_32))
     client.send_raw(
-        frame(b'{"type":"say","text":"big ints","n":9007199254740991,"m":-9007199254740991}')
+        encode_frame(b'{"type":"say","text":"big ints","n":9007199254740991,"m":-9007199254740991}')
     )
     client.send_raw(
-        frame(b'{"type":"say","text":"\\ud83d\\ude00 pair","extra":{"a":[1,2.5,null]}}')
+        encode_frame(b'{"type":"say","text":"\\ud83d\\ude00 pair","extra":{"a":[1,2.5,null]}}')
     )
-    client.send_raw(frame('{"type":"say","text":"utf-8 ✓ ß"}'.encode()))
-    client.send_raw(frame(b'{"type":"ping","id":null}'))
-    client.send_raw(frame(b'{"type":"ping","id":{"nested":[1,"two",null,true]}}'))
+    client.send_raw(encode_frame('{"type":"say","text":"utf-8 ✓ ß"}'.encode()))
+    client.send_raw(encode_frame(b'{"type":"ping","id":null}'))
+    client.send_raw(encode_frame(b'{"type":"ping","id":{"nested":[1,"two",null,true]}}'))
     answers = [client.receive(timeout=5) for _ in range(6)]
     # A pong comes from the connection itself and may overtake messages (they go through
     # the chat core); each kind keeps its own order.
@@ -153,10 +146,10 @@ def test_a_bad_room_name_is_invalid_room(server: RunningServer, room: str) -> No
 def test_the_tenth_bad_message_in_a_row_is_fatal(server: RunningServer) -> None:
     watcher = Inbox(server.connect("watcher"))
     client = server.connect("ada")
-    client.send_raw(frame(b"[]") * 5 + json_frame({"type": "nope"}) * 4)
+    client.send_raw(encode_frame(b"[]") * 5 + json_frame({"type": "nope"}) * 4)
     for code in ["bad_message"] * 5 + ["unknown_type"] * 4:
         expect_error(client, code)
-    client.send_raw(frame(b"{}"))
+    client.send_raw(encode_frame(b"{}"))
     expect_fatal(client, "too_many_errors")
     left = watcher.wait_for(p.Left)
     assert (left[0].name, left[0].reason) == ("ada", "disconnected")
@@ -177,7 +170,9 @@ def test_the_tenth_bad_message_in_a_row_is_fatal(server: RunningServer) -> None:
 def test_any_other_answer_resets_the_error_count(server: RunningServer, good: bytes) -> None:
     client = server.connect("ada")
     # All in one write: the server judges the frames in order, whatever the timing.
-    client.send_raw(frame(b"null") * 9 + good + frame(b"null") * 9 + frame(b"1"))
+    client.send_raw(
+        encode_frame(b"null") * 9 + good + encode_frame(b"null") * 9 + encode_frame(b"1")
+    )
     answers = expect_closed(client)
     # Payload errors come from the connection, answers to commands from the chat core, so
     # they may interleave differently (the core's answer may even come after the close and
@@ -230,7 +225,7 @@ def test_the_frame_limit_is_the_configured_one(start_server: object) -> None:
     head = b'{"type":"say","text":"exactly the limit","pad":"'
     exact = head + b"x" * (2048 - len(head) - 2) + b'"}'
     assert len(exact) == 2048
-    client.send_raw(frame(exact))
+    client.send_raw(encode_frame(exact))
     message = client.receive(timeout=5)
     assert isinstance(message, p.ChatMessage)
     assert message.text == "exactly the limit"
@@ -257,7 +252,7 @@ def test_a_bad_payload_before_hello_is_fatal(
     server: RunningServer, payload: bytes, code: str
 ) -> None:
     client = server.open()
-    client.send_raw(frame(payload))
+    client.send_raw(encode_frame(payload))
     expect_fatal(client, code)
 
 
@@ -330,7 +325,7 @@ def test_hello_and_say_in_one_send(server: RunningServer, attempt: int) -> None:
 def test_hello_and_a_bad_payload_in_one_send(server: RunningServer, attempt: int) -> None:
     """What follows ``hello`` is judged as the registered session: non-fatal."""
     client = server.open()
-    client.send_raw(hello_frame("ada") + frame(b"[]") + json_frame({"type": "nope"}))
+    client.send_raw(hello_frame("ada") + encode_frame(b"[]") + json_frame({"type": "nope"}))
     assert isinstance(client.receive(timeout=5), p.Welcome)
     assert isinstance(client.receive(timeout=5), p.HistoryPage)
     expect_error(client, "bad_message")
@@ -356,7 +351,7 @@ def test_the_server_survives_all_of_it(server: RunningServer) -> None:
     socks = []
     for _, data, _ in BAD_PAYLOADS:
         sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
-        sock.sendall(hello_frame(f"u{len(socks)}") + frame(data) + b"\0\0\0\0")
+        sock.sendall(hello_frame(f"u{len(socks)}") + encode_frame(data) + b"\0\0\0\0")
         socks.append(sock)
     for data in (TLS_CLIENT_HELLO, HTTP_REQUEST, b"\0\0\0\0"):
         sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)

@@ -11,19 +11,18 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from localchat import __version__
 from localchat.adapters.tcp.client import ChatClient, ServerRefused
 from localchat.adapters.wire import packets as p
-from localchat.app.cli import app
 from localchat.app.settings import Settings, load_settings
-from tests.integration.support import LOCALCHAT, ServerProcess, cli_env
+from tests import cli_process
+from tests.cli_process import ServerProcess, assert_one_line_error, invoke, safe_cli_env
+from tests.integration.support import next_packet
 
 OPTIONS = [
     "--host",
@@ -52,51 +51,16 @@ def busy_port() -> Iterator[int]:
         yield listener.getsockname()[1]
 
 
-def invoke(args: list[str], env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    """Run the CLI in-process with no LOCALCHAT_* variable but ``env``.
-
-    Should the settings turn out valid, the server must not run forever inside the test:
-    the default address is a busy port, so it would stop at once with its own error.
-    """
-    unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("LOCALCHAT_")}
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen()
-        guard = {"LOCALCHAT_HOST": "127.0.0.1", "LOCALCHAT_PORT": str(listener.getsockname()[1])}
-        result = CliRunner().invoke(app, args, env={**unset, **guard, **(env or {})})
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError(f"the CLI raised {result.exception!r}") from result.exception
-    return result.exit_code, result.stdout, result.stderr
-
-
-def assert_one_line_error(code: int, stdout: str, stderr: str, *expected: str) -> None:
-    assert code == 2, (code, stdout, stderr)
-    assert stdout == ""
-    assert stderr.count("\n") == 1, stderr
-    assert stderr.endswith("\n"), stderr
-    assert stderr.startswith("localchat: "), stderr
-    assert "Traceback" not in stderr
-    for text in expected:
-        assert text in stderr, (text, stderr)
-
-
 # -- version and help ---------------------------------------------------------------------------
 
 
 def test_version_from_the_console_script() -> None:
-    done = subprocess.run(
-        [LOCALCHAT, "--version"],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=cli_env(),
-        timeout=30,
-    )
+    done = cli_process.run(["--version"], safe_cli_env(memory_store=True))
     assert (done.returncode, done.stdout, done.stderr) == (0, f"localchat {__version__}\n", "")
 
 
 def test_help_mentions_every_option() -> None:
-    code, stdout, _ = invoke(["run-server", "--help"])
+    code, stdout, _ = invoke("run-server", "--help")
     assert code == 0
     for option in OPTIONS:
         assert option in stdout, option
@@ -125,7 +89,7 @@ def test_help_mentions_every_option() -> None:
     ids=lambda value: " ".join(value) if isinstance(value, list) else None,
 )
 def test_a_bad_flag_is_one_line(args: list[str], expected: list[str]) -> None:
-    assert_one_line_error(*invoke(["run-server", *args]), *expected)
+    assert_one_line_error(*invoke("run-server", *args), *expected)
 
 
 @pytest.mark.parametrize(
@@ -138,7 +102,7 @@ def test_a_bad_flag_is_one_line(args: list[str], expected: list[str]) -> None:
     ids=lambda value: next(iter(value)) if isinstance(value, dict) else None,
 )
 def test_a_bad_environment_variable_is_one_line(env: dict[str, str], expected: list[str]) -> None:
-    assert_one_line_error(*invoke(["run-server"], env=env), *expected)
+    assert_one_line_error(*invoke("run-server", env=env), *expected)
 
 
 @pytest.mark.parametrize(
@@ -158,38 +122,27 @@ def test_a_bad_environment_variable_is_one_line(env: dict[str, str], expected: l
 def test_a_bad_config_file_is_one_line(tmp_path: Path, content: str, expected: list[str]) -> None:
     config = tmp_path / "localchat.toml"
     config.write_text(content, encoding="utf-8")
-    assert_one_line_error(*invoke(["run-server", "--config", str(config)]), *expected)
+    assert_one_line_error(*invoke("run-server", "--config", str(config)), *expected)
 
 
 def test_a_missing_config_file_is_one_line(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere.toml"
     assert_one_line_error(
-        *invoke(["run-server", "--config", str(missing)]), str(missing), "does not exist"
+        *invoke("run-server", "--config", str(missing)), str(missing), "does not exist"
     )
 
 
 def test_a_bad_setting_from_the_console_script(tmp_path: Path) -> None:
     config = tmp_path / "localchat.toml"
     config.write_text("max_clients = -3\n", encoding="utf-8")
-    done = subprocess.run(
-        [LOCALCHAT, "run-server", "--config", str(config)],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=cli_env(),
-        timeout=30,
-    )
+    done = cli_process.run(["run-server", "--config", str(config)], safe_cli_env(memory_store=True))
     assert_one_line_error(done.returncode, done.stdout, done.stderr, "max_clients")
 
 
 def test_a_busy_port_is_one_line(busy_port: int) -> None:
-    done = subprocess.run(
-        [LOCALCHAT, "run-server", "--host", "127.0.0.1", "--port", str(busy_port)],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=cli_env(),
-        timeout=30,
+    done = cli_process.run(
+        ["run-server", "--host", "127.0.0.1", "--port", str(busy_port)],
+        safe_cli_env(memory_store=True),
     )
     assert_one_line_error(
         done.returncode, done.stdout, done.stderr, f"127.0.0.1:{busy_port}", "in use"
@@ -248,7 +201,7 @@ def test_a_flag_beats_the_environment_in_the_real_process(
     server_process: Callable[..., ServerProcess], busy_port: int
 ) -> None:
     server = server_process(
-        "--host", "127.0.0.1", "--port", "0", env={"LOCALCHAT_PORT": str(busy_port)}
+        "--host", "127.0.0.1", "--port", "0", memory_store=True, LOCALCHAT_PORT=str(busy_port)
     )
     host, port = server.address()
     assert (host, port != busy_port) == ("127.0.0.1", True)
@@ -265,7 +218,9 @@ def test_the_environment_beats_the_config_file_in_the_real_process(
     server = server_process(
         "--config",
         str(config),
-        env={"LOCALCHAT_PORT": "0", "LOCALCHAT_PASSWORD": "open sesame"},
+        memory_store=True,
+        LOCALCHAT_PORT="0",
+        LOCALCHAT_PASSWORD="open sesame",
     )
     host, port = server.address()
     assert host == "127.0.0.1"
@@ -284,14 +239,16 @@ def test_the_environment_beats_the_config_file_in_the_real_process(
 def test_the_memory_transport_starts_in_process_only(
     server_process: Callable[..., ServerProcess],
 ) -> None:
-    server = server_process("--transport", "memory")
+    server = server_process("--transport", "memory", memory_store=True)
     line = server.wait_for_line("listening on ")
     assert line == "listening on memory (in-process only)"
     assert server.stop(signal.SIGINT) == 0
 
 
 def test_two_transports_serve_one_server(server_process: Callable[..., ServerProcess]) -> None:
-    server = server_process("--host", "127.0.0.1", "--port", "0", "--transport", "memory,tcp")
+    server = server_process(
+        "--host", "127.0.0.1", "--port", "0", "--transport", "memory,tcp", memory_store=True
+    )
     server.wait_for_line("listening on memory")
     host, port = server.address()
     with (
@@ -300,7 +257,6 @@ def test_two_transports_serve_one_server(server_process: Callable[..., ServerPro
     ):
         bob.say("over tcp")
         for client in (ada, bob):
-            while not isinstance(packet := client.receive(timeout=5), p.ChatMessage):
-                pass
+            packet = next_packet(client, p.ChatMessage)
             assert (packet.sender, packet.text) == ("bob", "over tcp")
     assert server.stop() == 0

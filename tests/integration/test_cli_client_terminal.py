@@ -4,9 +4,6 @@ through stdin: the same presenter as the window, behind the line-based view."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,90 +12,37 @@ import pytest
 from localchat.adapters.tcp.client import TlsTrust
 from localchat.adapters.tls.known_servers import KnownServers
 from localchat.adapters.wire import packets as p
-from tests.conftest import RunningServer, safe_cli_env
-from tests.helpers import wait_until
-
-
-class TerminalClient:
-    """A ``run-client --terminal`` process; stdout lines are collected as they come."""
-
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "localchat", "run-client", "--terminal", *args],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            encoding="utf-8",
-            env=env,
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def type(self, *lines: str) -> None:
-        assert self.process.stdin is not None
-        for line in lines:
-            self.process.stdin.write(line + "\n")
-        self.process.stdin.flush()
-
-    def end_input(self) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.close()
-
-    def saw(self, text: str, timeout: float = 10.0) -> str:
-        return wait_until(
-            lambda: next((line for line in self.lines if text in line), None),
-            timeout=timeout,
-            what=f"{text!r} in {self.lines}",
-        )
-
-    def finish(self, timeout: float = 10.0) -> tuple[int, str]:
-        code = self.process.wait(timeout=timeout)
-        self._reader.join(timeout=2)
-        assert self.process.stderr is not None
-        return code, self.process.stderr.read()
+from tests.cli_process import TerminalProcess, safe_cli_env, start_terminal
+from tests.integration.support import next_packet
+from tests.servers import RunningServer
 
 
 @pytest.fixture
-def run_terminal(tmp_path: Path) -> Iterator[Callable[..., TerminalClient]]:
-    started: list[TerminalClient] = []
+def run_terminal(tmp_path: Path) -> Iterator[Callable[..., TerminalProcess]]:
+    """Factory: ``run_terminal(*args, **env)`` starts ``run-client --terminal`` with a private
+    config directory; each one still running at teardown is killed."""
+    started: list[TerminalProcess] = []
     env = safe_cli_env(XDG_CONFIG_HOME=str(tmp_path / "config"))
-    env.pop("LOCALCHAT_PASSWORD", None)
 
-    def run(*args: str, **extra_env: str) -> TerminalClient:
-        client = TerminalClient(list(args), {**env, **extra_env})
+    def run(*args: str, **extra_env: str) -> TerminalProcess:
+        client = start_terminal(args, {**env, **extra_env})
         started.append(client)
         return client
 
     yield run
     for client in started:
-        if client.process.poll() is None:
-            client.process.kill()
-            client.process.wait(timeout=5)
-
-
-def next_packet(client: object, kind: type, timeout: float = 10.0) -> object:
-    while True:
-        packet = client.receive(timeout=timeout)  # type: ignore[attr-defined]
-        if isinstance(packet, kind):
-            return packet
+        client.kill()
 
 
 def test_a_scripted_session_chats_joins_and_quits_cleanly(
-    chat_server: RunningServer, run_terminal: Callable[..., TerminalClient], tmp_path: Path
+    chat_server: RunningServer, run_terminal: Callable[..., TerminalProcess], tmp_path: Path
 ) -> None:
     observer = chat_server.connect("obs")
     tess = run_terminal("--host", "127.0.0.1", "--port", str(chat_server.port), "--name", "tess")
-    assert next_packet(observer, p.Joined).name == "tess"  # type: ignore[attr-defined]
+    assert next_packet(observer, p.Joined, timeout=10).name == "tess"
     tess.type("hello from tess", "/join dev", "in dev now")
-    said = next_packet(observer, p.ChatMessage)
-    assert (said.sender, said.text, said.room) == ("tess", "hello from tess", "#lobby")  # type: ignore[attr-defined]
+    said = next_packet(observer, p.ChatMessage, timeout=10)
+    assert (said.sender, said.text, said.room) == ("tess", "hello from tess", "#lobby")
     tess.saw("You joined #dev")
     tess.saw("#dev <tess> in dev now")
 
@@ -108,8 +52,8 @@ def test_a_scripted_session_chats_joins_and_quits_cleanly(
     tess.saw("@obs <obs> a secret")
 
     tess.type("/quit")
-    left = next_packet(observer, p.Left)
-    assert (left.name, left.reason) == ("tess", "quit")  # type: ignore[attr-defined]
+    left = next_packet(observer, p.Left, timeout=10)
+    assert (left.name, left.reason) == ("tess", "quit")
     code, errors = tess.finish()
     assert code == 0
     assert "Traceback" not in errors
@@ -124,7 +68,7 @@ def test_a_scripted_session_chats_joins_and_quits_cleanly(
 
 
 def test_without_flags_it_asks_with_the_last_values_as_defaults(
-    chat_server: RunningServer, run_terminal: Callable[..., TerminalClient], tmp_path: Path
+    chat_server: RunningServer, run_terminal: Callable[..., TerminalProcess], tmp_path: Path
 ) -> None:
     config = tmp_path / "config" / "localchat"
     config.mkdir(parents=True)
@@ -139,25 +83,25 @@ def test_without_flags_it_asks_with_the_last_values_as_defaults(
     client.type("")
     client.saw("Your name [zoë]:")
     client.type("", "/quit")
-    assert next_packet(observer, p.Joined).name == "zoë"  # type: ignore[attr-defined]
+    assert next_packet(observer, p.Joined, timeout=10).name == "zoë"
     assert client.finish()[0] == 0
 
 
 def test_a_taken_name_asks_for_another(
-    chat_server: RunningServer, run_terminal: Callable[..., TerminalClient]
+    chat_server: RunningServer, run_terminal: Callable[..., TerminalProcess]
 ) -> None:
     observer = chat_server.connect("tess")
     client = run_terminal("--host", "127.0.0.1", "--port", str(chat_server.port), "--name", "Tess")
     client.saw("! That name is taken — choose another")
     client.saw("Your name [Tess]:")
     client.type("tess2", "/quit")
-    assert next_packet(observer, p.Joined).name == "tess2"  # type: ignore[attr-defined]
+    assert next_packet(observer, p.Joined, timeout=10).name == "tess2"
     code, errors = client.finish()
     assert (code, errors) == (0, "")
 
 
 def test_an_unreachable_server_is_one_readable_line(
-    chat_server: RunningServer, run_terminal: Callable[..., TerminalClient]
+    chat_server: RunningServer, run_terminal: Callable[..., TerminalProcess]
 ) -> None:
     port = chat_server.port
     chat_server.server.stop(timeout=1)
@@ -171,7 +115,7 @@ def test_an_unreachable_server_is_one_readable_line(
 
 
 def test_the_password_comes_from_the_environment(
-    start_server: Callable[..., RunningServer], run_terminal: Callable[..., TerminalClient]
+    start_server: Callable[..., RunningServer], run_terminal: Callable[..., TerminalProcess]
 ) -> None:
     server = start_server(password="sesame")
     observer = server.connect("obs", password="sesame")
@@ -185,20 +129,19 @@ def test_the_password_comes_from_the_environment(
         LOCALCHAT_PASSWORD="sesame",
     )
     client.type("inside")
-    said = next_packet(observer, p.ChatMessage)
-    assert said.text == "inside"  # type: ignore[attr-defined]
+    said = next_packet(observer, p.ChatMessage, timeout=10)
+    assert said.text == "inside"
     client.end_input()
     assert client.finish()[0] == 0
 
 
 def test_over_tls_the_first_connection_asks_on_stdin_and_the_next_one_does_not(
     start_server: Callable[..., RunningServer],
-    run_terminal: Callable[..., TerminalClient],
+    run_terminal: Callable[..., TerminalProcess],
     tmp_path: Path,
 ) -> None:
     server = start_server(tls=True)
-    assert server.certificate is not None
-    fingerprint = server.certificate.fingerprint
+    fingerprint = server.fingerprint
     trust = TlsTrust(known_servers=KnownServers(tmp_path / "observer_pins"), accept_new=True)
     observer = server.connect("obs", tls=trust)
     flags = ["--tls", "--host", "127.0.0.1", "--port", str(server.port), "--name", "tess"]
@@ -209,8 +152,8 @@ def test_over_tls_the_first_connection_asks_on_stdin_and_the_next_one_does_not(
     tess.saw("Trust this server and connect? [y/N]:")
     assert next((line for line in tess.lines if "Connected to" in line), None) is None
     tess.type("y", "hello over TLS")
-    said = next_packet(observer, p.ChatMessage)
-    assert (said.sender, said.text) == ("tess", "hello over TLS")  # type: ignore[attr-defined]
+    said = next_packet(observer, p.ChatMessage, timeout=10)
+    assert (said.sender, said.text) == ("tess", "hello over TLS")
     tess.saw(f"#lobby * The connection is encrypted; server certificate {fingerprint}")
     tess.type("/quit")
     assert tess.finish()[0] == 0
@@ -219,15 +162,15 @@ def test_over_tls_the_first_connection_asks_on_stdin_and_the_next_one_does_not(
 
     again = run_terminal(*flags)
     again.type("no question this time", "/quit")
-    said = next_packet(observer, p.ChatMessage)
-    assert said.text == "no question this time"  # type: ignore[attr-defined]
+    said = next_packet(observer, p.ChatMessage, timeout=10)
+    assert said.text == "no question this time"
     code, errors = again.finish()
     assert (code, errors) == (0, "")
     assert not any("[y/N]" in line for line in again.lines)
 
 
 def test_no_to_the_fingerprint_goes_back_to_the_address_prompt(
-    start_server: Callable[..., RunningServer], run_terminal: Callable[..., TerminalClient]
+    start_server: Callable[..., RunningServer], run_terminal: Callable[..., TerminalProcess]
 ) -> None:
     server = start_server(tls=True)
     tess = run_terminal("--tls", "--host", "127.0.0.1", "--port", str(server.port), "--name", "t")
@@ -242,7 +185,7 @@ def test_no_to_the_fingerprint_goes_back_to_the_address_prompt(
 
 
 def test_a_server_without_tls_is_asked_about_once_and_shown_as_not_encrypted(
-    chat_server: RunningServer, run_terminal: Callable[..., TerminalClient]
+    chat_server: RunningServer, run_terminal: Callable[..., TerminalProcess]
 ) -> None:
     observer = chat_server.connect("obs")
     flags = ["--tls", "--host", "127.0.0.1", "--port", str(chat_server.port), "--name", "pat"]
@@ -250,13 +193,13 @@ def test_a_server_without_tls_is_asked_about_once_and_shown_as_not_encrypted(
     pat.type("yes", "in clear text", "/quit")  # a script: the answer comes before the question
     pat.saw("*** This server does not encrypt")
     pat.saw("Connect without encryption? [y/N]:")
-    said = next_packet(observer, p.ChatMessage)
-    assert said.text == "in clear text"  # type: ignore[attr-defined]
+    said = next_packet(observer, p.ChatMessage, timeout=10)
+    assert said.text == "in clear text"
     pat.saw("#lobby ! This connection is NOT encrypted: anyone on the network can read this")
     assert pat.finish()[0] == 0
 
     again = run_terminal(*flags)
     again.type("/quit")
-    assert next_packet(observer, p.Joined).name == "pat"  # type: ignore[attr-defined]
+    assert next_packet(observer, p.Joined, timeout=10).name == "pat"
     assert again.finish()[0] == 0
     assert not any("[y/N]" in line for line in again.lines)

@@ -12,27 +12,26 @@ import pytest
 
 from localchat.adapters.tcp.client import ChatClient
 from localchat.adapters.wire import packets as p
-from tests.integration.support import ServerProcess, expect_closed, hello_frame
+from tests.cli_process import ServerProcess
+from tests.integration.support import expect_closed, next_packet
+from tests.wire_support import hello_frame
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_shuts_the_server_down(
     server_process: Callable[..., ServerProcess], signum: int
 ) -> None:
-    server = server_process("--host", "127.0.0.1", "--port", "0")
+    server = server_process("--host", "127.0.0.1", "--port", "0", memory_store=True)
     host, port = server.address()
     assert host == "127.0.0.1"
     clients = [ChatClient.connect(host, port, name=name) for name in ("ada", "bob", "carol")]
     try:
         for client in clients[:2]:
             client.join("#den")
-            while not isinstance(client.receive(timeout=5), p.UserList):
-                pass
+            next_packet(client, p.UserList)
         clients[0].say("before", room="#den")
         for client in clients[:2]:
-            while not isinstance(packet := client.receive(timeout=5), p.ChatMessage):
-                pass
-            assert packet.text == "before"
+            assert next_packet(client, p.ChatMessage).text == "before"
 
         started = time.monotonic()
         server.process.send_signal(signum)
@@ -44,8 +43,8 @@ def test_a_signal_shuts_the_server_down(
             assert not [x for x in packets if isinstance(x, p.Left)], packets
         assert server.process.wait(5) == 0
         assert time.monotonic() - started < 5
-        stderr = server.stderr()
-        assert "Traceback" not in stderr, stderr
+        output = server.output()
+        assert "Traceback" not in output, output
     finally:
         for client in clients:
             client.close()
@@ -54,7 +53,9 @@ def test_a_signal_shuts_the_server_down(
 def test_clients_that_do_not_read_cannot_hold_the_server_up(
     server_process: Callable[..., ServerProcess],
 ) -> None:
-    server = server_process("--host", "127.0.0.1", "--port", "0", "--rate-limit", "0")
+    server = server_process(
+        "--host", "127.0.0.1", "--port", "0", "--rate-limit", "0", memory_store=True
+    )
     host, port = server.address()
     stubborn = []
     for index in range(3):  # registered, then neither reading nor closing
@@ -75,7 +76,7 @@ def test_clients_that_do_not_read_cannot_hold_the_server_up(
         started = time.monotonic()
         assert server.stop(signal.SIGTERM, timeout=10) == 0
         assert time.monotonic() - started < 5
-        assert "Traceback" not in server.stderr()
+        assert "Traceback" not in server.output()
     finally:
         talker.close()
         for sock in stubborn:

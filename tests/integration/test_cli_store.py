@@ -6,32 +6,16 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from localchat.adapters.sqlite.store import SqliteMessageStore
-from localchat.app.cli import app
 from localchat.domain.model import Message
 from localchat.domain.names import RoomName
-from tests.integration.test_sqlite_store import unwritable
-
-START = datetime(2026, 11, 22, 10, 4, 5, 123456, tzinfo=UTC)
-
-
-def invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
-
-
-def assert_one_line_error(stderr: str, *fragments: str) -> None:
-    assert stderr.count("\n") == 1, stderr
-    assert stderr.startswith("localchat: ")
-    assert "Traceback" not in stderr
-    for fragment in fragments:
-        assert fragment in stderr
+from tests.cli_process import Outcome, assert_one_line_error, invoke
+from tests.integration.store_support import START, unwritable
 
 
 @pytest.fixture
@@ -95,42 +79,45 @@ def test_history_prints_the_newest_messages_oldest_first(history_file: Path) -> 
     ]
 
 
-def test_history_reads_the_default_file_when_no_store_is_given(
-    monkeypatch: pytest.MonkeyPatch, history_file: Path
-) -> None:
-    monkeypatch.setenv("LOCALCHAT_STORE", str(history_file))
-    code, out, _ = invoke("history", "--room", "#straße")
+def test_history_reads_the_default_file_when_no_store_is_given(history_file: Path) -> None:
+    code, out, _ = invoke(
+        "history", "--room", "#straße", env={"LOCALCHAT_STORE": str(history_file)}
+    )
     assert code == 0
     assert out == "2026-11-22T10:04:05.123Z #strasse 1 <bob> moin\n"
 
 
 def test_history_of_a_room_with_no_stored_message(history_file: Path) -> None:
-    code, out, err = invoke("history", "--store", str(history_file), "--room", "#nowhere")
-    assert (code, out) == (2, "")
-    assert_one_line_error(err, "#nowhere", str(history_file), "#lobby, #strasse")
+    assert_one_line_error(
+        *invoke("history", "--store", str(history_file), "--room", "#nowhere"),
+        "#nowhere",
+        str(history_file),
+        "#lobby, #strasse",
+    )
 
 
 def test_history_of_an_invalid_room(history_file: Path) -> None:
-    code, _, err = invoke("history", "--store", str(history_file), "--room", "lobby")
-    assert code == 2
-    assert_one_line_error(err, "must start with '#'")
+    assert_one_line_error(
+        *invoke("history", "--store", str(history_file), "--room", "lobby"), "must start with '#'"
+    )
 
 
 @pytest.mark.parametrize("command", ["history", "export"])
 def test_reading_a_missing_file(tmp_path: Path, command: str) -> None:
     missing = tmp_path / "nope.db"
-    code, _, err = invoke(command, "--store", str(missing), "--room", "#lobby")
-    assert code == 2
-    assert_one_line_error(err, f"there is no history file {missing}")
+    assert_one_line_error(
+        *invoke(command, "--store", str(missing), "--room", "#lobby"),
+        f"there is no history file {missing}",
+    )
     assert not missing.exists()
 
 
 def test_reading_a_file_that_is_not_a_history(tmp_path: Path) -> None:
     other = tmp_path / "other.db"
     other.write_text("hello\n" * 500)
-    code, _, err = invoke("export", "--store", str(other))
-    assert code == 2
-    assert_one_line_error(err, str(other), "not a SQLite database")
+    assert_one_line_error(
+        *invoke("export", "--store", str(other)), str(other), "not a SQLite database"
+    )
 
 
 def test_reading_a_file_while_its_server_writes_it(history_file: Path) -> None:
@@ -150,46 +137,46 @@ def test_reading_a_file_while_its_server_writes_it(history_file: Path) -> None:
 # -- run-server: a store it cannot use is one line and exit code 2 ------------------------------
 
 
-def run_server(store: Path, *more: str) -> tuple[int, str, str]:
-    return invoke("run-server", "--host", "127.0.0.1", "--port", "0", "--store", str(store), *more)
+def run_server(store: Path, *more: str) -> Outcome:
+    """``run-server`` in this process (on a busy port, should it get that far: see
+    :func:`tests.cli_process.invoke`)."""
+    return invoke("run-server", "--store", str(store), *more)
 
 
 def test_run_server_refuses_a_corrupt_file(tmp_path: Path) -> None:
     corrupt = tmp_path / "corrupt.db"
     corrupt.write_bytes(b"\x00garbage" * 1000)
-    code, out, err = run_server(corrupt)
-    assert (code, out) == (2, "")
-    assert_one_line_error(err, str(corrupt), "not a SQLite database, or it is damaged")
+    assert_one_line_error(
+        *run_server(corrupt), str(corrupt), "not a SQLite database, or it is damaged"
+    )
 
 
 def test_run_server_refuses_a_newer_file_and_leaves_it_alone(history_file: Path) -> None:
     with contextlib.closing(sqlite3.connect(history_file, isolation_level=None)) as raw:
         raw.execute("INSERT INTO schema_version VALUES (7, 'future', 'x')")
     before = history_file.read_bytes()
-    code, _, err = run_server(history_file)
-    assert code == 2
-    assert_one_line_error(err, str(history_file), "newer LocalChat", "schema 7")
+    assert_one_line_error(
+        *run_server(history_file), str(history_file), "newer LocalChat", "schema 7"
+    )
     assert history_file.read_bytes() == before
 
 
 def test_run_server_refuses_an_unwritable_file(history_file: Path) -> None:
     with unwritable(history_file):
-        code, _, err = run_server(history_file)
-    assert code == 2
-    assert_one_line_error(err, str(history_file))
+        outcome = run_server(history_file)
+    assert_one_line_error(*outcome, str(history_file))
 
 
 def test_run_server_refuses_a_file_another_server_uses(history_file: Path) -> None:
     store = SqliteMessageStore.open(history_file)
     try:
-        code, _, err = run_server(history_file)
+        outcome = run_server(history_file)
     finally:
         store.close()
-    assert code == 2
-    assert_one_line_error(err, str(history_file), "in use by another LocalChat server")
+    assert_one_line_error(*outcome, str(history_file), "in use by another LocalChat server")
 
 
 def test_run_server_refuses_store_and_no_store_together(tmp_path: Path) -> None:
-    code, _, err = run_server(tmp_path / "x.db", "--no-store")
-    assert code == 2
-    assert_one_line_error(err, "--store and --no-store exclude each other")
+    assert_one_line_error(
+        *run_server(tmp_path / "x.db", "--no-store"), "--store and --no-store exclude each other"
+    )

@@ -6,52 +6,39 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from typer.testing import CliRunner, Result
-
 from localchat.adapters.tls.certificate import ensure_self_signed
 from localchat.adapters.tls.fingerprint import Fingerprint
 from localchat.adapters.tls.known_servers import ServerAddress, user_known_servers
-from localchat.app.cli import app
 from tests import cli_process
-from tests.conftest import safe_cli_env
+from tests.cli_process import invoke, safe_cli_env
 
 SERVER_ARGS = ["--port", "0", "--tls"]  # loopback and no mDNS come from safe_cli_env
-
-
-def localchat(*args: str) -> Result:
-    """Run a ``localchat`` command in this process (no server: it ends by itself)."""
-    return CliRunner().invoke(app, list(args))
-
-
-def _fingerprint(server: cli_process.ServerProcess) -> Fingerprint:
-    line = server.wait_for_line("TLS certificate fingerprint")
-    return Fingerprint.parse(line.rsplit(": ", 1)[1])
 
 
 def test_tls_is_on_with_a_certificate_made_once_and_kept() -> None:
     env = safe_cli_env()
     first = cli_process.start_server(SERVER_ARGS, env)
     try:
-        made = _fingerprint(first)
+        made = first.fingerprint()
         assert "(new" in first.wait_for_line("TLS certificate fingerprint")
         port = first.port
         address = f"127.0.0.1:{port}"
 
-        shown = localchat("trust", address)
-        assert shown.exit_code == 0, shown.stderr
+        shown = invoke("trust", address)
+        assert shown.code == 0, shown.stderr
         assert f"{address} presents {made}" in shown.stdout
         assert "not pinned yet" in shown.stdout
 
-        accepted = localchat("trust", address, "--accept")
-        assert accepted.exit_code == 0, accepted.stderr
+        accepted = invoke("trust", address, "--accept")
+        assert accepted.code == 0, accepted.stderr
         assert user_known_servers().get(ServerAddress.of("127.0.0.1", port)) == made
-        again = localchat("trust", address)
+        again = invoke("trust", address)
         assert "it is the pinned certificate: trusted" in again.stdout
     finally:
         assert first.stop() == 0
     second = cli_process.start_server(SERVER_ARGS, env)
     try:
-        assert _fingerprint(second) == made
+        assert second.fingerprint() == made
         assert "(new" not in second.wait_for_line("TLS certificate fingerprint")
         cert_dir = Path(os.environ["XDG_DATA_HOME"]) / "localchat" / "tls"
         assert sorted(path.name for path in cert_dir.iterdir()) == [
@@ -69,19 +56,19 @@ def test_own_certificate_mismatch_and_forget(tmp_path: Path) -> None:
         [*SERVER_ARGS, "--tls-cert", str(own.cert_file), "--tls-key", str(own.key_file)], env
     )
     try:
-        assert _fingerprint(server) == own.fingerprint
+        assert server.fingerprint() == own.fingerprint
         address = f"127.0.0.1:{server.port}"
         wrong = Fingerprint(b"\x07" * 32)
-        pinned = localchat("trust", address, "--fingerprint", str(wrong))
-        assert pinned.exit_code == 0, pinned.stderr
+        pinned = invoke("trust", address, "--fingerprint", str(wrong))
+        assert pinned.code == 0, pinned.stderr
 
-        mismatch = localchat("trust", address)
-        assert mismatch.exit_code == 1
+        mismatch = invoke("trust", address)
+        assert mismatch.code == 1
         assert "WARNING: this is NOT the certificate pinned" in mismatch.stderr
         assert f"localchat trust {address} --forget" in mismatch.stderr
 
-        forgot = localchat("trust", address, "--forget")
-        assert forgot.exit_code == 0
+        forgot = invoke("trust", address, "--forget")
+        assert forgot.code == 0
         assert "forgot the certificate pinned" in forgot.stdout
         assert user_known_servers().all() == {}
     finally:
@@ -97,30 +84,29 @@ def test_no_tls_warns_and_bad_tls_settings_are_one_line(tmp_path: Path) -> None:
         assert not any(line.startswith("TLS certificate") for line in plain.lines)
     finally:
         plain.stop()
-    # in-process run-server must fail before serving; loopback and no mDNS even so
-    safe = ["run-server", "--host", "127.0.0.1", "--port", "0", "--no-advertise"]
-    half = localchat(*safe, "--tls-cert", str(tmp_path / "c.pem"))
-    assert half.exit_code == 2
+    # in-process run-server must fail before serving (on a busy port, should it get further)
+    half = invoke("run-server", "--tls-cert", str(tmp_path / "c.pem"))
+    assert half.code == 2
     assert "tls_cert and tls_key go together" in half.stderr
-    missing = localchat(*safe, "--tls", "--tls-cert", "nope.pem", "--tls-key", "nope.key")
-    assert missing.exit_code == 2
+    missing = invoke("run-server", "--tls", "--tls-cert", "nope.pem", "--tls-key", "nope.key")
+    assert missing.code == 2
     assert "does not exist" in missing.stderr
     assert "Traceback" not in missing.stderr
 
 
 def test_trust_rejects_bad_input() -> None:
-    bad = localchat("trust", "no-port-here")
-    assert bad.exit_code == 2
+    bad = invoke("trust", "no-port-here")
+    assert bad.code == 2
     assert "is not HOST:PORT" in bad.stderr
-    bad_fp = localchat("trust", "10.0.0.1:5050", "--fingerprint", "abc")
-    assert bad_fp.exit_code == 2
+    bad_fp = invoke("trust", "10.0.0.1:5050", "--fingerprint", "abc")
+    assert bad_fp.code == 2
     assert "not a SHA-256 fingerprint" in bad_fp.stderr
 
 
 def test_forget_also_drops_the_answer_to_use_a_server_without_encryption() -> None:
     address = ServerAddress.of("127.0.0.1", 5999)
     user_known_servers().allow_unencrypted(address)  # what the client records on "yes"
-    forgot = localchat("trust", str(address), "--forget")
-    assert forgot.exit_code == 0
+    forgot = invoke("trust", str(address), "--forget")
+    assert forgot.code == 0
     assert "forgot that you use it without encryption for 127.0.0.1:5999" in forgot.stdout
     assert not user_known_servers().allows_unencrypted(address)

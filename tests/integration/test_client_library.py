@@ -9,8 +9,9 @@ import pytest
 
 from localchat.adapters.tcp.client import ChatClient, ConnectionClosed
 from localchat.adapters.wire import packets as p
-from tests.conftest import RunningServer
-from tests.integration.support import Inbox, json_frame
+from tests.integration.support import Inbox
+from tests.servers import RunningServer
+from tests.wire_support import json_frame
 
 
 def test_a_blocked_send_is_not_cut_short_by_a_receive_timeout(

@@ -14,8 +14,10 @@ import pytest
 
 from localchat.adapters.tcp.client import ChatClient
 from localchat.adapters.wire import packets as p
-from tests.conftest import RunningServer
-from tests.integration.support import Inbox, frame, json_frame
+from localchat.adapters.wire.framing import encode_frame
+from tests.integration.support import Inbox
+from tests.servers import RunningServer
+from tests.wire_support import json_frame
 
 
 def registered_socket(server: RunningServer, name: str) -> tuple[socket.socket, ChatClient]:
@@ -96,7 +98,7 @@ def test_a_client_that_vanishes_before_hello_is_not_announced(
 ) -> None:
     watcher = Inbox(chat_server.connect("watcher"))
     sock = socket.create_connection(("127.0.0.1", chat_server.port), timeout=5)
-    sock.sendall(frame(b'{"type":"hel'))
+    sock.sendall(encode_frame(b'{"type":"hel'))
     vanish(sock)  # type: ignore[operator]
     latecomer = chat_server.connect("latecomer")
     latecomer.say("hi")

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Callable
 
 import pytest
 
+from bench.server import free_port
 from localchat.adapters.mdns.advertiser import NothingToAdvertise
 from localchat.adapters.mdns.probe import probe_all
 from localchat.app.bootstrap import build_advertiser
 from localchat.app.settings import load_settings
-from tests.conftest import TEST_DEFAULTS, RunningServer
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
+from tests.servers import TEST_DEFAULTS, RunningServer
 
 
 def test_probe_tells_answering_ports_from_silent_ones(chat_server: RunningServer) -> None:
-    closed = _closed_port()
+    closed = free_port()
     started = time.monotonic()
     results = probe_all(
         [("127.0.0.1", chat_server.port), ("127.0.0.1", closed), ("not-an-ip", 1)], timeout=2.0

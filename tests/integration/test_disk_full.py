@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from localchat.adapters.sqlite.store import SqliteMessageStore
-from localchat.adapters.tcp.client import ChatClient
 from localchat.adapters.wire import packets as p
-from tests.conftest import RunningServer
 from tests.helpers import unavailable
+from tests.integration.support import next_packet
+from tests.servers import RunningServer
 
 
 @pytest.fixture
@@ -61,13 +61,6 @@ def fill(disk: Path) -> Path:
     return filler
 
 
-def next_packet(client: ChatClient) -> p.ChatMessage | p.Error:
-    while True:
-        packet = client.receive(timeout=5)
-        if isinstance(packet, p.ChatMessage | p.Error):
-            return packet
-
-
 def test_a_full_disk_refuses_messages_and_the_server_recovers(
     small_disk: Path, start_server: Callable[..., RunningServer]
 ) -> None:
@@ -76,21 +69,21 @@ def test_a_full_disk_refuses_messages_and_the_server_recovers(
     bob = server.connect("bob")
     ada.receive(timeout=5)  # bob joined
     ada.say("before")
-    assert next_packet(bob).seq == 1  # type: ignore[union-attr]
-    assert next_packet(ada).seq == 1  # type: ignore[union-attr]
+    assert next_packet(bob, (p.ChatMessage, p.Error)).seq == 1  # type: ignore[union-attr]
+    assert next_packet(ada, (p.ChatMessage, p.Error)).seq == 1  # type: ignore[union-attr]
 
     filler = fill(small_disk)
     ada.say("é" * 4000)  # needs new pages in the write-ahead log
-    refused = next_packet(ada)
+    refused = next_packet(ada, (p.ChatMessage, p.Error))
     assert isinstance(refused, p.Error)
     assert (refused.code, refused.fatal) == ("store_unavailable", False)
     bob.history("#lobby")
-    page = next(pk for pk in bob.packets(timeout=5) if isinstance(pk, p.HistoryPage))
+    page = next_packet(bob, p.HistoryPage)
     assert [m.text for m in page.messages] == ["before"]  # and no message reached bob
 
     filler.unlink()
     ada.say("after")
     for client in (bob, ada):
-        message = next_packet(client)
+        message = next_packet(client, (p.ChatMessage, p.Error))
         assert isinstance(message, p.ChatMessage)
         assert (message.seq, message.text) == (2, "after")

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 from localchat.adapters.wire import packets as p
 from localchat.adapters.wire.schema import encode_packet
-from tests.conftest import RunningServer
 from tests.integration.support import Inbox
+from tests.servers import RunningServer
 
 RATE = 20.0
 BURST = 5

@@ -21,8 +21,10 @@ from typing import Any
 import pytest
 
 from localchat.adapters.wire import packets as p
-from tests.conftest import RunningServer
-from tests.integration.support import Inbox, frame, json_frame
+from localchat.adapters.wire.framing import encode_frame
+from tests.integration.support import Inbox
+from tests.servers import RunningServer
+from tests.wire_support import json_frame
 
 FIELDS = ["type", "name", "protocol", "password", "text", "room", "to", "before", "limit", "id"]
 TYPES = [*p.CLIENT_MODELS, "welcome", "message", "error", "", "SAY", "say ", "x" * 300]
@@ -90,19 +92,19 @@ def garbage(rng: random.Random) -> bytes:
     if roll < 0.10:
         return struct.pack(">I", rng.choice([0, 65_537, 2**32 - 1]))
     if roll < 0.20:
-        return frame(rng.randbytes(rng.randint(1, 200)))
+        return encode_frame(rng.randbytes(rng.randint(1, 200)))
     if roll < 0.30:
         data = bytearray(json.dumps(random_packet(rng)).encode())
         for _ in range(rng.randint(1, 3)):  # flip a few bytes
             if data:
                 data[rng.randrange(len(data))] = rng.randrange(256)
-        return frame(bytes(data))
+        return encode_frame(bytes(data))
     if roll < 0.40:
         text = json.dumps(random_packet(rng))
-        return frame(text[: rng.randint(1, max(1, len(text)))].encode())  # cut short
+        return encode_frame(text[: rng.randint(1, max(1, len(text)))].encode())  # cut short
     if roll < 0.75:
         encoded = json.dumps(random_packet(rng)).encode()
-        return frame(encoded) if len(encoded) <= 65_536 else b""
+        return encode_frame(encoded) if len(encoded) <= 65_536 else b""
     return valid_command(rng)
 
 

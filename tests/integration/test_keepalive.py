@@ -10,8 +10,9 @@ import pytest
 
 from localchat.adapters.tcp.client import ChatClient
 from localchat.adapters.wire import packets as p
-from tests.conftest import RunningServer
-from tests.integration.support import Inbox, expect_fatal, hello_frame, read_raw
+from tests.integration.support import Inbox, expect_fatal, read_raw
+from tests.servers import RunningServer
+from tests.wire_support import hello_frame
 
 TIMERS = {"handshake_timeout": 0.3, "ping_interval": 0.2, "idle_timeout": 0.6}
 

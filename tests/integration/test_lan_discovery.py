@@ -11,14 +11,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 
-import pytest
-
-from localchat.adapters.tls.fingerprint import Fingerprint
 from tests import cli_process
-from tests.conftest import safe_cli_env
-from tests.netns import UNREACHABLE, NetnsHost, two_hosts
+from tests.cli_process import safe_cli_env
+from tests.netns import UNREACHABLE, NetnsHost
 
 ANNOUNCED = "announced on the local network"
 
@@ -53,12 +49,6 @@ print(json.dumps({
 """
 
 
-@pytest.fixture
-def hosts() -> Iterator[tuple[NetnsHost, NetnsHost]]:
-    with two_hosts() as pair:
-        yield pair
-
-
 def test_discover_finds_servers_on_another_host(hosts: tuple[NetnsHost, NetnsHost]) -> None:
     server_host, client_host = hosts
     env = safe_cli_env()
@@ -73,9 +63,7 @@ def test_discover_finds_servers_on_another_host(hosts: tuple[NetnsHost, NetnsHos
         prefix=server_host.prefix,
     )
     try:
-        fingerprint = Fingerprint.parse(
-            team.wait_for_line("TLS certificate fingerprint").rsplit(": ", 1)[1]
-        )
+        fingerprint = team.fingerprint()
         for server in (team, plain):
             assert UNREACHABLE in server.wait_for_line(ANNOUNCED)
 

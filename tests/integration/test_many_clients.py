@@ -11,8 +11,8 @@ from __future__ import annotations
 import threading
 
 from localchat.adapters.wire import packets as p
-from tests.conftest import RunningServer
 from tests.integration.support import Inbox, by_name
+from tests.servers import RunningServer
 
 WORDS = ["ada", "Bob", "carol", "Dave", "Émile", "zoë", "Ørjan", "yuki", "Xavier", "wen"]
 NAMES = [f"{WORDS[i % len(WORDS)]}{i}" for i in range(30)]

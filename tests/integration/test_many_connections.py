@@ -9,9 +9,10 @@ import socket
 import time
 from collections.abc import Callable
 
+from localchat.adapters.tcp.client import CLIENT_MAX_FRAME_BYTES
 from localchat.adapters.wire.framing import FrameDecoder
-from tests.conftest import RunningServer
-from tests.integration.support import hello_frame, json_frame
+from tests.servers import RunningServer
+from tests.wire_support import hello_frame, json_frame
 
 CLIENTS = 500
 
@@ -32,7 +33,7 @@ class RawReader:
         self.seen: dict[int, list[dict[str, object]]] = {}
         for index, sock in enumerate(socks):
             sock.setblocking(False)
-            self.decoders[index] = FrameDecoder(1 << 24)
+            self.decoders[index] = FrameDecoder(CLIENT_MAX_FRAME_BYTES)
             self.seen[index] = []
             self.selector.register(sock, selectors.EVENT_READ, index)
 

@@ -11,14 +11,15 @@ from localchat.adapters.memory.store import InMemoryMessageStore
 from localchat.adapters.tcp.transport import BACKLOG_HIGH
 from localchat.adapters.wire import packets as p
 from localchat.domain.model import Message
-from tests.conftest import RunningServer
 from tests.helpers import wait_until, wait_until_stable
-from tests.integration.support import Inbox, json_frame
+from tests.integration.support import Inbox
+from tests.servers import RunningServer
+from tests.wire_support import json_frame
 
 FLOOD = 40_000
 
 
-class GatedStore(InMemoryMessageStore):
+class StallingStore(InMemoryMessageStore):
     """An in-memory store whose ``append`` waits while the gate is closed: a chat core
     that has fallen behind, on demand."""
 
@@ -35,7 +36,7 @@ class GatedStore(InMemoryMessageStore):
 def test_senders_are_not_read_while_the_core_is_behind(
     start_server: Callable[..., RunningServer],
 ) -> None:
-    store = GatedStore()
+    store = StallingStore()
     server = start_server(store=store)
     flooder = server.connect("flooder")
     inbox = Inbox(flooder)  # the flooder reads, or it would be a slow consumer

@@ -11,8 +11,9 @@ from collections.abc import Callable
 import pytest
 
 from localchat.adapters.wire import packets as p
-from tests.conftest import RunningServer
-from tests.integration.support import Inbox, hello_frame, read_raw
+from tests.integration.support import Inbox, read_raw
+from tests.servers import RunningServer
+from tests.wire_support import hello_frame
 
 
 def test_stop_tells_everyone_and_finishes_within_its_timeout(

@@ -9,9 +9,10 @@ import pytest
 
 from localchat.adapters.tcp.client import ChatClient, ServerRefused
 from localchat.adapters.wire import packets as p
-from tests.conftest import RunningServer
 from tests.helpers import wait_until
-from tests.integration.support import Inbox, expect_closed, hello_frame, json_frame, read_raw
+from tests.integration.support import Inbox, expect_closed, read_raw
+from tests.servers import RunningServer
+from tests.wire_support import hello_frame, json_frame
 
 
 @pytest.mark.parametrize("rst", [False, True], ids=["close", "reset"])

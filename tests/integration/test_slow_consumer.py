@@ -16,12 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from localchat.adapters.memory.store import InMemoryMessageStore
-from localchat.adapters.tcp.client import ChatClient, ConnectionClosed
+from localchat.adapters.tcp.client import CLIENT_MAX_FRAME_BYTES, ChatClient, ConnectionClosed
 from localchat.adapters.wire import packets as p
 from localchat.adapters.wire.framing import FrameDecoder
 from localchat.adapters.wire.schema import ServerPacket, parse_server_packet
-from tests.conftest import RunningServer
-from tests.integration.support import Inbox, hello_frame, read_raw, vm_rss_kib
+from tests.integration.support import Inbox, read_raw, vm_rss_kib
+from tests.servers import RunningServer
+from tests.wire_support import hello_frame
 
 SENDERS = 3
 TEXT_CHARS = 16_000
@@ -164,7 +165,7 @@ def test_a_slow_reader_gets_slow_consumer_on_a_frame_boundary(
         reader.join(2)
         slow.close()
 
-    decoder = FrameDecoder(1 << 24)
+    decoder = FrameDecoder(CLIENT_MAX_FRAME_BYTES)
     decoder.receive_data(bytes(stream))
     decoder.receive_eof()
     packets = []

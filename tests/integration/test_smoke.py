@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from localchat.adapters.wire import packets as p
-from tests.conftest import RunningServer
+from tests.servers import RunningServer
 
 
 def test_two_clients_chat_in_the_lobby(chat_server: RunningServer) -> None:

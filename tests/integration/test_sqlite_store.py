@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
-import subprocess
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,9 +18,9 @@ from localchat.adapters.sqlite.schema import (
     stored_version,
 )
 from localchat.adapters.sqlite.store import SqliteMessageStore
+from localchat.domain.names import LOBBY
 from localchat.ports.store import StoreError
-from tests.helpers import unavailable
-from tests.integration.test_store_contract import LOBBY, OTHER, post, seqs
+from tests.integration.store_support import OTHER, post, seqs, unwritable
 
 NOW = datetime(2026, 11, 22, 10, 4, 5, tzinfo=UTC)
 
@@ -39,25 +36,6 @@ def filled(path: Path, count: int = 3) -> None:
     post(store, LOBBY, 1, count)
     store.seal()()
     store.close()
-
-
-@contextlib.contextmanager
-def unwritable(target: Path) -> Iterator[None]:
-    """Make ``target`` unwritable even for root (``chattr +i``); undo afterwards."""
-    if os.geteuid() != 0:
-        mode = target.stat().st_mode
-        target.chmod(0o555 if target.is_dir() else 0o444)
-        try:
-            yield
-        finally:
-            target.chmod(mode)
-        return
-    if subprocess.run(["chattr", "+i", str(target)], check=False, capture_output=True).returncode:
-        unavailable("cannot make a file immutable here (chattr +i failed)")
-    try:
-        yield
-    finally:
-        subprocess.run(["chattr", "-i", str(target)], check=True)
 
 
 def test_messages_survive_closing_and_seq_continues(path: Path) -> None:

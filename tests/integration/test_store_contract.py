@@ -1,7 +1,7 @@
 """The MessageStore contract: one suite, every implementation (the SQLite file is real).
 
 ``memory`` is what ``--no-store`` runs, ``sqlite`` what a server runs by default (and
-``sqlite-executemany`` its way for SQLite builds without JSON functions), and
+``sqlite-split`` the same writing big groups with several statements), and
 ``breakable`` the fake that application tests use to break commits: the fake must keep
 the contract too, or tests built on it prove nothing.
 """
@@ -10,58 +10,22 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from localchat.adapters.memory.store import InMemoryMessageStore
-from localchat.adapters.sqlite.store import ROWS_PER_STATEMENT, SqliteMessageStore
 from localchat.domain.model import Message
-from localchat.domain.names import RoomName
+from localchat.domain.names import LOBBY, RoomName
 from localchat.ports.store import MessageStore
-from tests.fakes import BreakableStore
-
-LOBBY = RoomName.parse("#lobby")
-OTHER = RoomName.parse("#other")
-START = datetime(2026, 11, 22, 10, 4, 5, 123456, tzinfo=UTC)
-
-
-def message(room: RoomName, seq: int, text: str | None = None) -> Message:
-    return Message(
-        room=room,
-        seq=seq,
-        sender="ada",
-        text=text if text is not None else f"message {seq}",
-        sent_at=START + timedelta(milliseconds=seq),
-    )
-
-
-def seqs(messages: tuple[Message, ...]) -> list[int]:
-    return [m.seq for m in messages]
+from tests.integration.store_support import OTHER, START, message, open_store, post, seqs
 
 
 @pytest.fixture(params=["memory", "sqlite", "sqlite-split", "breakable"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MessageStore]:
-    opened: MessageStore
-    if request.param == "memory":
-        opened = InMemoryMessageStore()
-    elif request.param.startswith("sqlite"):
-        # "sqlite-split": a group of more than 16 messages takes several INSERTs in one
-        # transaction (a group of over 1,024 in production): same contract.
-        split = request.param == "sqlite-split"
-        opened = SqliteMessageStore.open(
-            tmp_path / "history.db", rows_per_statement=16 if split else ROWS_PER_STATEMENT
-        )
-    else:
-        opened = BreakableStore()
+    opened = open_store(request.param, tmp_path)
     yield opened
     opened.close()
-
-
-def post(store: MessageStore, room: RoomName, first: int, last: int) -> None:
-    for seq in range(first, last + 1):
-        store.append(message(room, seq))
 
 
 def test_a_new_store_is_empty(store: MessageStore) -> None:

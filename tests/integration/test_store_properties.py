@@ -24,7 +24,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from localchat.adapters.memory.store import InMemoryMessageStore
 from localchat.adapters.sqlite.store import SqliteMessageStore
 from localchat.domain.commands import Command, FetchHistory, JoinRoom, LeaveRoom, PostMessage
 from localchat.domain.events import HistoryFetched, MessagePosted
@@ -32,6 +31,7 @@ from localchat.domain.model import SessionId
 from localchat.domain.names import RoomName
 from localchat.ports.store import MessageStore
 from tests.fakes import BreakableStore
+from tests.integration.store_support import open_store
 from tests.recording import Harness
 
 USERS = ("ada", "bob", "cyd")
@@ -56,16 +56,13 @@ batches = st.lists(
 
 @contextmanager
 def opened(kind: str) -> Iterator[MessageStore]:
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            store = SqliteMessageStore.open(Path(folder) / "history.db")
-            try:
-                yield store
-            finally:
-                store.close()
-    else:
-        store_: MessageStore = InMemoryMessageStore() if kind == "memory" else BreakableStore()
-        yield store_
+    with tempfile.TemporaryDirectory() as folder:
+        store = open_store(kind, Path(folder))
+        try:
+            yield store
+        finally:
+            if isinstance(store, SqliteMessageStore):
+                store.close()  # the others have nothing to release (and may be broken)
 
 
 def command(kind: str, room: RoomName, text: str) -> Command:

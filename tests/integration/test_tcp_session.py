@@ -17,11 +17,11 @@ from localchat.domain.events import (
     UsersListed,
     Welcomed,
 )
-from localchat.domain.names import RoomName
+from localchat.domain.names import LOBBY, RoomName
 from localchat.ports.session import ConnectionDropped
-from tests.conftest import RunningServer
 from tests.helpers import wait_until
-from tests.integration.conftest import FAST, OpenSession
+from tests.integration.sessions import FAST, OpenSession
+from tests.servers import RunningServer
 
 
 def test_registers_and_relays_room_and_direct_messages(
@@ -35,7 +35,7 @@ def test_registers_and_relays_room_and_direct_messages(
     bob_events.next(Welcomed)
     assert ada_events.next(UserJoined).name == "bob"
 
-    assert bob.send(PostMessage(text="hi ada", room=RoomName.parse("#lobby")))
+    assert bob.send(PostMessage(text="hi ada", room=LOBBY))
     message = ada_events.next(MessagePosted).message
     assert (message.room.canonical, message.seq, message.sender, message.text) == (
         "#lobby",
@@ -46,7 +46,7 @@ def test_registers_and_relays_room_and_direct_messages(
     assert bob.send(SendDirect(to="ada", text="psst"))
     direct = ada_events.next(DirectSent)
     assert (direct.sender, direct.to, direct.text) == ("bob", "ada", "psst")
-    assert bob.send(ListUsers(room=RoomName.parse("#lobby")))
+    assert bob.send(ListUsers(room=LOBBY))
     assert bob_events.next(UsersListed).users == ("ada", "bob")
 
 

@@ -14,7 +14,6 @@ from localchat.adapters.memory.store import InMemoryMessageStore
 from localchat.adapters.tcp.client import TlsTrust
 from localchat.adapters.tcp.session import TcpChatSession
 from localchat.adapters.tls.certificate import ensure_self_signed
-from localchat.adapters.tls.fingerprint import Fingerprint
 from localchat.adapters.tls.known_servers import KnownServers, ServerAddress
 from localchat.adapters.wire import packets as p
 from localchat.domain.commands import PostMessage
@@ -28,11 +27,12 @@ from localchat.ports.session import (
     UnencryptedServerReached,
     UnknownCertificatePresented,
 )
-from tests.conftest import RunningServer
+from tests.fakes import OTHER_FINGERPRINT
 from tests.helpers import wait_until
-from tests.integration.conftest import FAST, OpenSession, Recorder
+from tests.integration.sessions import OpenSession, Recorder, open_fast
+from tests.integration.support import next_packet
+from tests.servers import RunningServer
 
-OTHER = Fingerprint(b"\x42" * 32)
 StartServer = Callable[..., RunningServer]
 
 
@@ -40,11 +40,6 @@ StartServer = Callable[..., RunningServer]
 def open_tls(open_session: OpenSession, known: KnownServers) -> OpenSession:
     """Sessions over TLS, checked against ``known``."""
     return functools.partial(open_session, known_servers=known)
-
-
-@pytest.fixture
-def known(tmp_path: Path) -> KnownServers:
-    return KnownServers(tmp_path / "known_servers")
 
 
 def stopped(session: TcpChatSession) -> bool:
@@ -56,30 +51,25 @@ def address(server: RunningServer) -> ServerAddress:
     return ServerAddress.of("127.0.0.1", server.port)
 
 
-def fingerprint(server: RunningServer) -> Fingerprint:
-    assert server.certificate is not None
-    return server.certificate.fingerprint
-
-
 def test_first_contact_stops_with_the_fingerprint_and_a_pin_lets_the_next_one_in(
     start_server: StartServer, open_tls: OpenSession, known: KnownServers
 ) -> None:
     server = start_server(tls=True)
-    session, events = open_tls(server.port, advertised_fingerprint=str(OTHER))
+    session, events = open_tls(server.port, advertised_fingerprint=str(OTHER_FINGERPRINT))
     unknown = events.next(UnknownCertificatePresented)
     assert unknown == UnknownCertificatePresented(
         address=f"127.0.0.1:{server.port}",
-        fingerprint=str(fingerprint(server)),
-        advertised=str(OTHER),
+        fingerprint=str(server.fingerprint),
+        advertised=str(OTHER_FINGERPRINT),
     )
     wait_until(lambda: stopped(session), what="the session to stop")
     assert events.events.empty()  # no retry, no drop: the person decides
     assert known.all() == {}
 
-    known.pin(address(server), fingerprint(server))
+    known.pin(address(server), server.fingerprint)
     _, events = open_tls(server.port)
     opened = events.next(ConnectionOpened)
-    assert opened.fingerprint == str(fingerprint(server))
+    assert opened.fingerprint == str(server.fingerprint)
     events.next(Welcomed)
     _, bob = open_tls(server.port, "bob")
     bob.next(Welcomed)
@@ -89,14 +79,14 @@ def test_a_pinned_server_chats_over_tls(
     start_server: StartServer, open_tls: OpenSession, known: KnownServers
 ) -> None:
     server = start_server(tls=True)
-    known.pin(address(server), fingerprint(server))
+    known.pin(address(server), server.fingerprint)
     observer = server.connect("obs", tls=TlsTrust(known_servers=known))
     ada, ada_events = open_tls(server.port)
     ada_events.next(Welcomed)
     assert ada.send(PostMessage(text="over TLS", room=LOBBY))
     posted = ada_events.next(MessagePosted)
     assert (posted.message.sender, posted.message.text) == ("ada", "over TLS")
-    said = next(k for k in observer.packets(timeout=5) if isinstance(k, p.ChatMessage))
+    said = next_packet(observer, p.ChatMessage)
     assert (said.sender, said.text) == ("ada", "over TLS")
 
 
@@ -104,17 +94,17 @@ def test_a_different_certificate_is_refused_once_and_never_retried(
     start_server: StartServer, open_tls: OpenSession, known: KnownServers
 ) -> None:
     server = start_server(tls=True)
-    known.pin(address(server), OTHER)
+    known.pin(address(server), OTHER_FINGERPRINT)
     session, events = open_tls(server.port)
     changed = events.next(CertificateChanged)
     assert changed == CertificateChanged(
         address=f"127.0.0.1:{server.port}",
-        pinned=str(OTHER),
-        presented=str(fingerprint(server)),
+        pinned=str(OTHER_FINGERPRINT),
+        presented=str(server.fingerprint),
     )
     wait_until(lambda: stopped(session), what="the session to stop")
     assert events.events.empty()
-    assert known.get(address(server)) == OTHER  # the pin is never replaced silently
+    assert known.get(address(server)) == OTHER_FINGERPRINT  # the pin is never replaced silently
 
 
 def test_reconnects_reuse_the_pin_and_a_new_certificate_stops_them(
@@ -123,7 +113,7 @@ def test_reconnects_reuse_the_pin_and_a_new_certificate_stops_them(
     store = InMemoryMessageStore()
     server = start_server(tls=True, store=store)
     port = server.port
-    known.pin(address(server), fingerprint(server))
+    known.pin(address(server), server.fingerprint)
     session, events = open_tls(port)
     events.next(Welcomed)
 
@@ -131,7 +121,7 @@ def test_reconnects_reuse_the_pin_and_a_new_certificate_stops_them(
     assert events.next(ConnectionDropped).retry_in is not None
     restarted = start_server(tls=True, store=store, port=port)  # same certificate: silently
     opened = events.next(ConnectionOpened, timeout=10)
-    assert opened.fingerprint == str(fingerprint(server))
+    assert opened.fingerprint == str(server.fingerprint)
     events.next(Welcomed)
 
     restarted.server.stop(timeout=2)
@@ -166,9 +156,9 @@ def test_a_pinned_server_answering_without_tls_is_a_downgrade(
     start_server: StartServer, open_tls: OpenSession, known: KnownServers
 ) -> None:
     server = start_server()
-    known.pin(address(server), OTHER)
+    known.pin(address(server), OTHER_FINGERPRINT)
     session, events = open_tls(server.port)
-    assert events.next(UnencryptedServerReached).pinned == str(OTHER)
+    assert events.next(UnencryptedServerReached).pinned == str(OTHER_FINGERPRINT)
     wait_until(lambda: stopped(session), what="the session to stop")
 
 
@@ -177,10 +167,7 @@ def test_a_plain_session_to_a_tls_server_gives_up_with_tls_required(
 ) -> None:
     server = start_server(tls=True)
     events = Recorder()
-    session = TcpChatSession(
-        ConnectTarget(host="127.0.0.1", port=server.port, name="ada"), events, backoff=FAST
-    )
-    session.start()
+    session = open_fast(ConnectTarget(host="127.0.0.1", port=server.port, name="ada"), events)
     try:
         dropped = events.next(ConnectionDropped)
         assert (dropped.code, dropped.retry_in) == ("tls_required", None)

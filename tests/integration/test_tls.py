@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
@@ -18,35 +17,18 @@ from localchat.adapters.tcp.client import (
     UnknownServer,
 )
 from localchat.adapters.tls.channel import TlsChannel, client_context
-from localchat.adapters.tls.fingerprint import Fingerprint
 from localchat.adapters.tls.known_servers import KnownServers, ServerAddress
 from localchat.adapters.wire import packets as p
-from tests.conftest import RunningServer
+from tests.fakes import OTHER_FINGERPRINT
 from tests.helpers import wait_until
+from tests.integration.support import next_packet
+from tests.servers import RunningServer
 
 StartServer = Callable[..., RunningServer]
-OTHER = Fingerprint(b"\x42" * 32)
-
-
-@pytest.fixture
-def known(tmp_path: Path) -> KnownServers:
-    return KnownServers(tmp_path / "known_servers")
 
 
 def _trusting(known: KnownServers) -> TlsTrust:
     return TlsTrust(known_servers=known, accept_new=True)
-
-
-def _next_message(client: ChatClient) -> p.ChatMessage:
-    while True:
-        packet = client.receive(timeout=5)
-        if isinstance(packet, p.ChatMessage):
-            return packet
-
-
-def _fingerprint(server: RunningServer) -> Fingerprint:
-    assert server.certificate is not None
-    return server.certificate.fingerprint
 
 
 def test_two_clients_chat_over_tls(start_server: StartServer, known: KnownServers) -> None:
@@ -56,16 +38,16 @@ def test_two_clients_chat_over_tls(start_server: StartServer, known: KnownServer
     text = "hello over TLS " + "é" * 3000
     bob.say(text)
     for client in (ada, bob):
-        message = _next_message(client)
+        message = next_packet(client, p.ChatMessage)
         assert (message.sender, message.text, message.seq) == ("bob", text, 1)
-    assert ada.fingerprint == _fingerprint(server)
+    assert ada.fingerprint == server.fingerprint
 
 
 def test_first_use_pins_then_trusts(start_server: StartServer, known: KnownServers) -> None:
     server = start_server(tls=True)
     first = server.connect("ada", tls=_trusting(known))
     assert first.newly_pinned
-    assert known.get(ServerAddress.of("127.0.0.1", server.port)) == _fingerprint(server)
+    assert known.get(ServerAddress.of("127.0.0.1", server.port)) == server.fingerprint
     again = server.connect("bob", tls=TlsTrust(known_servers=known))
     assert not again.newly_pinned
 
@@ -75,10 +57,10 @@ def test_first_use_without_consent_shows_the_fingerprint(
 ) -> None:
     server = start_server(tls=True)
     with pytest.raises(UnknownServer) as unknown:
-        server.connect("ada", tls=TlsTrust(known_servers=known, advertised=_fingerprint(server)))
-    assert unknown.value.fingerprint == _fingerprint(server)
+        server.connect("ada", tls=TlsTrust(known_servers=known, advertised=server.fingerprint))
+    assert unknown.value.fingerprint == server.fingerprint
     assert unknown.value.matches_advertisement is True
-    assert str(_fingerprint(server)) in str(unknown.value)
+    assert str(server.fingerprint) in str(unknown.value)
     assert known.all() == {}
     # the person accepts: pin what was shown, connect again
     known.pin(unknown.value.address, unknown.value.fingerprint)
@@ -89,7 +71,7 @@ def test_an_advertised_fingerprint_that_differs_is_never_pinned_silently(
     start_server: StartServer, known: KnownServers
 ) -> None:
     server = start_server(tls=True)
-    trust = TlsTrust(known_servers=known, advertised=OTHER, accept_new=True)
+    trust = TlsTrust(known_servers=known, advertised=OTHER_FINGERPRINT, accept_new=True)
     with pytest.raises(UnknownServer, match="does NOT match") as unknown:
         server.connect("ada", tls=trust)
     assert unknown.value.matches_advertisement is False
@@ -101,14 +83,14 @@ def test_a_changed_certificate_is_refused_loudly(
 ) -> None:
     server = start_server(tls=True)
     address = ServerAddress.of("127.0.0.1", server.port)
-    known.pin(address, OTHER)
+    known.pin(address, OTHER_FINGERPRINT)
     with pytest.raises(ServerIdentityChanged) as changed:
         server.connect("ada", tls=TlsTrust(known_servers=known, accept_new=True))
-    assert changed.value.pinned == OTHER
-    assert changed.value.fingerprint == _fingerprint(server)
+    assert changed.value.pinned == OTHER_FINGERPRINT
+    assert changed.value.fingerprint == server.fingerprint
     assert "HAS CHANGED" in str(changed.value)
     assert f"localchat trust {address} --forget" in str(changed.value)
-    assert known.get(address) == OTHER  # nothing was re-pinned
+    assert known.get(address) == OTHER_FINGERPRINT  # nothing was re-pinned
 
 
 def test_plain_client_on_the_tls_port_is_told_within_a_second(start_server: StartServer) -> None:
@@ -150,7 +132,7 @@ def test_stalled_handshakes_do_not_stall_others(
     ada = server.connect("ada", tls=_trusting(known))
     bob = server.connect("bob", tls=_trusting(known))
     bob.say("not waiting for anyone")
-    assert _next_message(ada).text == "not waiting for anyone"
+    assert next_packet(ada, p.ChatMessage).text == "not waiting for anyone"
     assert time.monotonic() - started < 1.0
 
     # the stalled ones are closed once the handshake timeout has passed
@@ -163,7 +145,7 @@ def test_stalled_handshakes_do_not_stall_others(
     assert closed_after > 1.0  # the handshake timeout, not at once
     assert closed_after < 5.0
     bob.say("still here")
-    assert _next_message(ada).text == "still here"
+    assert next_packet(ada, p.ChatMessage).text == "still here"
 
 
 def test_a_broken_handshake_closes_that_connection_only(
@@ -178,7 +160,7 @@ def test_a_broken_handshake_closes_that_connection_only(
         pass  # an alert, then EOF
     garbage.close()
     ada.say("fine")
-    assert _next_message(ada).text == "fine"
+    assert next_packet(ada, p.ChatMessage).text == "fine"
 
 
 def test_many_handshakes_at_once(start_server: StartServer, known: KnownServers) -> None:
@@ -213,11 +195,11 @@ def test_a_slow_reader_over_tls_is_dropped_alone(
     else:
         pytest.fail("the sleeper was never dropped")
     assert packet == p.Left(room="#lobby", name="sleeper", at=packet.at, reason="disconnected")
-    assert _next_message(reader).seq == sent  # the echo that came after the departure
+    assert next_packet(reader, p.ChatMessage).seq == sent  # the echo that came after the departure
     reader.say("after")
-    after = _next_message(reader)
+    after = next_packet(reader, p.ChatMessage)
     assert (after.text, after.seq) == ("after", sent + 1)
-    assert sleeper.fingerprint == _fingerprint(server)
+    assert sleeper.fingerprint == server.fingerprint
 
 
 def test_server_full_before_any_handshake_is_a_clear_refusal(

@@ -40,7 +40,7 @@ from localchat.domain.events import (
 )
 from localchat.domain.model import LeaveReason
 from localchat.domain.names import RoomName
-from tests.conftest import RunningServer
+from tests.servers import RunningServer
 
 OPS = RoomName.parse("#ops")
 

@@ -9,7 +9,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bench.frames import (
-    MAX_FRAME_IN,
     BadFrame,
     control_packet,
     count_frames,
@@ -21,25 +20,11 @@ from bench.frames import (
     parse_delivery,
     say_frame,
 )
+from localchat.adapters.tcp.client import CLIENT_MAX_FRAME_BYTES
 from localchat.adapters.wire import packets as p
 from localchat.adapters.wire.framing import FrameDecoder, encode_frame
 from localchat.adapters.wire.schema import encode_packet, parse_client_packet
-
-
-def message(seq: int, sender: int, sender_seq: int, sent_us: int, length: int = 64) -> bytes:
-    text = marked_text(sender, sender_seq, sent_us, length).decode()
-    return encode_packet(
-        p.ChatMessage(
-            room="#lobby",
-            seq=seq,
-            sender=f"bench{sender + 1}",
-            text=text,
-            sent_at="2026-11-22T10:04:05.123Z",
-        )
-    )
-
-
-JOINED = encode_packet(p.Joined(room="#lobby", name="bench7", at="2026-11-22T10:04:05.123Z"))
+from tests.unit.bench_support import JOINED, message
 
 
 def test_say_frame_is_a_valid_say_packet_with_the_marked_text() -> None:
@@ -112,7 +97,7 @@ def test_frame_spans_match_the_headers() -> None:
     assert frame_spans(stream, used) == [(4, len(JOINED)), (len(JOINED) + 4, len(stream))]
 
 
-@pytest.mark.parametrize("length", [0, MAX_FRAME_IN + 1])
+@pytest.mark.parametrize("length", [0, CLIENT_MAX_FRAME_BYTES + 1])
 def test_a_bad_length_is_refused(length: int) -> None:
     stream = JOINED + length.to_bytes(4, "big") + b"xx"
     with pytest.raises(BadFrame):

@@ -9,19 +9,11 @@ from multiprocessing import Pipe
 
 import pytest
 
-from bench.frames import marked_text
 from bench.worker import RECEIVED, SLOTS, ClientPlan, Conn, Worker, WorkerPlan
 from localchat.adapters.wire import packets as p
 from localchat.adapters.wire.framing import FrameDecoder
 from localchat.adapters.wire.schema import encode_packet, parse_client_packet
-
-AT = "2026-11-22T10:04:05.123Z"
-JOINED = encode_packet(p.Joined(room="#lobby", name="bench9", at=AT))
-
-
-def message(seq: int, sender: int, sender_seq: int, sent_us: int = 1) -> bytes:
-    text = marked_text(sender, sender_seq, sent_us, 40).decode()
-    return encode_packet(p.ChatMessage(room="#lobby", seq=seq, sender="s", text=text, sent_at=AT))
+from tests.unit.bench_support import AT, JOINED, message
 
 
 @pytest.fixture

@@ -14,11 +14,10 @@ from localchat.adapters.wire import packets as p
 from localchat.adapters.wire.client_events import UnreadablePacket, parse_time, to_event
 from localchat.domain import events as e
 from localchat.domain.model import LeaveReason, Message
-from localchat.domain.names import RoomName
+from localchat.domain.names import LOBBY
 
 AT = "2026-11-22T10:04:05.123Z"
 MOMENT = datetime(2026, 11, 22, 10, 4, 5, 123000, tzinfo=UTC)
-LOBBY = RoomName.parse("#lobby")
 
 
 def test_every_server_packet_becomes_its_event() -> None:

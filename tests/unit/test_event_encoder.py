@@ -16,7 +16,7 @@ from localchat.domain import events as e
 from localchat.domain.model import LeaveReason, Message
 from localchat.domain.names import LOBBY, RoomName
 from tests.strategies import message_texts, room_names, user_names
-from tests.unit.wire_support import decode_one
+from tests.wire_support import decode_one
 
 AT = datetime(2026, 11, 22, 10, 4, 5, 123456, tzinfo=UTC)
 AT_TEXT = "2026-11-22T10:04:05.123Z"

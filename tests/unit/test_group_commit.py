@@ -26,13 +26,12 @@ from localchat.domain.events import (
     Welcomed,
 )
 from localchat.domain.model import SessionId
-from localchat.domain.names import RoomName
+from localchat.domain.names import LOBBY, RoomName
 from localchat.ports.store import Commit
 from tests.fakes import BreakableStore
 from tests.helpers import wait_until
 from tests.recording import Harness, posted, rejections
 
-LOBBY = RoomName.parse("#lobby")
 ROOM_X = RoomName.parse("#x")
 
 

@@ -3,7 +3,6 @@ explicit times as a transport drives it."""
 
 from __future__ import annotations
 
-import json
 import struct
 from typing import Any
 
@@ -24,20 +23,15 @@ from localchat.domain.commands import Command, Disconnect, JoinRoom, PostMessage
 from localchat.domain.model import LeaveReason
 from localchat.domain.names import RoomName
 from localchat.ports.transport import Reply
-from tests.unit.wire_support import decode_all
+from tests.wire_support import decode_all, json_frame
 
-
-def frame(**fields: Any) -> bytes:
-    return encode_frame(json.dumps(fields).encode())
-
-
-HELLO = frame(type="hello", name="ada", protocol=1)
+HELLO = json_frame({"type": "hello", "name": "ada", "protocol": 1})
 BAD_JSON = encode_frame(b"{not json")
-UNKNOWN = frame(type="shout", text="hi")
+UNKNOWN = json_frame({"type": "shout", "text": "hi"})
 
 
 def say(text: str) -> bytes:
-    return frame(type="say", text=text)
+    return json_frame({"type": "say", "text": text})
 
 
 class Peer:
@@ -100,7 +94,7 @@ def assert_ended(peer: Peer, code: str, reason: LeaveReason = LeaveReason.DISCON
 def test_hello_becomes_register_and_pauses_reading() -> None:
     peer = Peer()
     assert peer.conn.wants_read
-    peer.send(frame(type="hello", name="ada", protocol=1, password="pw"))
+    peer.send(json_frame({"type": "hello", "name": "ada", "protocol": 1, "password": "pw"}))
     assert peer.take() == [Register(name="ada", protocol=1, password="pw")]
     assert peer.replies() == []
     assert not peer.conn.wants_read
@@ -111,11 +105,11 @@ def test_hello_becomes_register_and_pauses_reading() -> None:
     "data",
     [
         say("hi"),
-        frame(type="bye"),
-        frame(type="ping", id=1),
-        frame(type="pong", id=1),
-        frame(type="list_rooms"),
-        frame(type="join", room="not a room"),
+        json_frame({"type": "bye"}),
+        json_frame({"type": "ping", "id": 1}),
+        json_frame({"type": "pong", "id": 1}),
+        json_frame({"type": "list_rooms"}),
+        json_frame({"type": "join", "room": "not a room"}),
     ],
 )
 def test_any_other_type_before_hello_is_fatal_not_registered(data: bytes) -> None:
@@ -128,8 +122,8 @@ def test_any_other_type_before_hello_is_fatal_not_registered(data: bytes) -> Non
     ("data", "code"),
     [
         (BAD_JSON, "bad_message"),
-        (frame(type="hello", name="ada"), "bad_message"),
-        (frame(type="hello", name="ada", protocol="1"), "bad_message"),
+        (json_frame({"type": "hello", "name": "ada"}), "bad_message"),
+        (json_frame({"type": "hello", "name": "ada", "protocol": "1"}), "bad_message"),
         (encode_frame(b"[1]"), "bad_message"),
         (UNKNOWN, "unknown_type"),
         (b"\x00\x00\x00\x00", "bad_frame"),
@@ -145,7 +139,7 @@ def test_any_error_before_hello_is_fatal(data: bytes, code: str) -> None:
 
 def test_a_frame_pipelined_behind_hello_waits_for_the_welcome() -> None:
     peer = Peer()
-    peer.send(HELLO + say("first") + frame(type="join", room="#Dev"))
+    peer.send(HELLO + say("first") + json_frame({"type": "join", "room": "#Dev"}))
     assert peer.take() == [Register(name="ada", protocol=1)]
     peer.conn.tick(5.0)  # nothing happens while the core decides
     assert peer.take() == []
@@ -209,12 +203,12 @@ def test_the_handshake_timeout_does_not_apply_once_hello_arrived() -> None:
     ("data", "code"),
     [
         (BAD_JSON, "bad_message"),
-        (frame(type="say"), "bad_message"),
-        (frame(type="say", text=None), "bad_message"),
+        (json_frame({"type": "say"}), "bad_message"),
+        (json_frame({"type": "say", "text": None}), "bad_message"),
         (encode_frame(b'{"type":"say","text":"a","text":"b"}'), "bad_message"),
         (encode_frame(b'{"type":"say","text":"\xff"}'), "bad_message"),
         (UNKNOWN, "unknown_type"),
-        (frame(type="join", room="nope"), "invalid_room"),
+        (json_frame({"type": "join", "room": "nope"}), "invalid_room"),
         (HELLO, None),  # a second hello goes to the core (already_registered)
     ],
 )
@@ -242,7 +236,12 @@ def test_the_tenth_error_in_a_row_is_fatal_too_many_errors(bad: bytes) -> None:
 
 @pytest.mark.parametrize(
     "good",
-    [say("ok"), frame(type="ping", id=1), frame(type="pong", id=1), frame(type="join", room="x")],
+    [
+        say("ok"),
+        json_frame({"type": "ping", "id": 1}),
+        json_frame({"type": "pong", "id": 1}),
+        json_frame({"type": "join", "room": "x"}),
+    ],
 )
 def test_a_frame_not_answered_with_those_errors_resets_the_count(good: bytes) -> None:
     peer = Peer()
@@ -295,7 +294,7 @@ def test_any_frame_from_the_client_restarts_the_keep_alive_timers() -> None:
     peer.conn.tick(30.0)
     [ping] = peer.replies()
     assert isinstance(ping, p.Ping)
-    peer.send(frame(type="pong", id=ping.id), now=80.0)
+    peer.send(json_frame({"type": "pong", "id": ping.id}), now=80.0)
     assert peer.take() == []
     peer.conn.tick(109.0)
     assert peer.replies() == []
@@ -311,7 +310,7 @@ def test_any_frame_from_the_client_restarts_the_keep_alive_timers() -> None:
 def test_a_ping_from_the_client_is_answered_with_the_same_id(ping_id: Any) -> None:
     peer = Peer()
     peer.register()
-    peer.send(frame(type="ping", id=ping_id))
+    peer.send(json_frame({"type": "ping", "id": ping_id}))
     assert peer.replies() == [p.Pong(id=ping_id)]
     assert peer.take() == []
 
@@ -319,7 +318,7 @@ def test_a_ping_from_the_client_is_answered_with_the_same_id(ping_id: Any) -> No
 def test_bye_quits_once_and_closes() -> None:
     peer = Peer()
     peer.register()
-    peer.send(frame(type="bye") + say("after bye"))
+    peer.send(json_frame({"type": "bye"}) + say("after bye"))
     assert peer.take() == [Quit()]
     assert peer.conn.closing
     assert not peer.conn.wants_read
@@ -443,7 +442,15 @@ def test_rate_zero_disables_flood_control() -> None:
 # -- exactly one end ----------------------------------------------------------------------------
 
 client_frames = st.sampled_from(
-    [HELLO, say("hi"), BAD_JSON, UNKNOWN, frame(type="bye"), frame(type="ping", id=7), b"\0\0\0\0"]
+    [
+        HELLO,
+        say("hi"),
+        BAD_JSON,
+        UNKNOWN,
+        json_frame({"type": "bye"}),
+        json_frame({"type": "ping", "id": 7}),
+        b"\0\0\0\0",
+    ]
 )
 actions = st.one_of(
     st.tuples(st.just("send"), st.lists(client_frames, min_size=1, max_size=4)),
@@ -495,7 +502,7 @@ def test_exactly_one_terminal_command_per_connection(
 def test_replies_of_the_connection_stay_in_line_with_the_commands_before_them() -> None:
     peer = Peer()
     peer.register()
-    peer.send(say("one") + BAD_JSON + frame(type="ping", id=7) + say("two"))
+    peer.send(say("one") + BAD_JSON + json_frame({"type": "ping", "id": 7}) + say("two"))
     items = peer.conn.take_commands()
     kinds = [type(item).__name__ for item in items]
     assert kinds == ["PostMessage", "Reply", "Reply", "PostMessage"]

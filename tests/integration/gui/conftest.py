@@ -5,152 +5,37 @@ Every test here runs behind the autouse :func:`display` fixture. With
 it apart, as ``python3-tk``) or a missing display fails these tests loudly; elsewhere it skips
 them, so a laptop without Tk or Xvfb can still run the rest. So that the skip happens per test
 and not as a collection error, nothing here or in the test modules imports tkinter when the
-modules load, except in the guarded block below (test modules import it for type hints only).
+modules load, except in the guarded block of :mod:`tests.integration.gui.windows` (test
+modules import it for type hints only; :func:`display` imports it once it knows it is there).
 """
 
 from __future__ import annotations
 
 import gc
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC
-from typing import Any, NoReturn
+from typing import Any
 
 import pytest
 
-from localchat.adapters.gui.connect import ConnectForm
-from localchat.adapters.gui.presenter import ChatPresenter
-from localchat.adapters.system_clock import SystemClock
-from localchat.adapters.tcp.session import Backoff, TcpChatSession
-from localchat.adapters.tls.known_servers import KnownServersTrust, user_known_servers
-from localchat.ports.discovery import ServerDirectory
-from localchat.ports.session import ConnectTarget, SessionListener
-from tests.conftest import RunningServer
-
-try:
-    import tkinter
-
-    from localchat.adapters.gui.tk_view import TkChatView
-except ImportError as error:
-    TK_MISSING: ImportError | None = error
-else:
-    TK_MISSING = None
-
-FAST = Backoff(initial=0.05, maximum=0.3)
-
-
-def unavailable(reason: str) -> NoReturn:
-    """Fail where the GUI tests must run (CI), skip elsewhere."""
-    if os.environ.get("LOCALCHAT_REQUIRE_DISPLAY"):
-        pytest.fail(f"the GUI tests must run here, but {reason}", pytrace=False)
-    pytest.skip(reason)
+from tests.helpers import display_unavailable
+from tests.integration.gui.windows import TK_MISSING, TkClient
 
 
 @pytest.fixture(scope="session", autouse=True)
 def display() -> None:
     if TK_MISSING is not None:
-        unavailable(f"this Python has no tkinter ({TK_MISSING}): apt-get install python3-tk")
+        display_unavailable(
+            f"this Python has no tkinter ({TK_MISSING}): apt-get install python3-tk"
+        )
+    import tkinter
+
     try:
         probe = tkinter.Tk()
     except tkinter.TclError as error:
-        unavailable(f"no display could be opened ({error}): apt-get install xvfb")
+        display_unavailable(f"no display could be opened ({error}): apt-get install xvfb")
     probe.destroy()
-
-
-def open_fast(target: ConnectTarget, listener: SessionListener) -> TcpChatSession:
-    session = TcpChatSession(target, listener, backoff=FAST)
-    session.start()
-    return session
-
-
-def open_fast_tls(target: ConnectTarget, listener: SessionListener) -> TcpChatSession:
-    """Over TLS, checked against the pins in this test's private config directory."""
-    session = TcpChatSession(target, listener, backoff=FAST, known_servers=user_known_servers())
-    session.start()
-    return session
-
-
-class TkClient:
-    """One real client window in this process, wired like ``run-client`` but with a fast
-    reconnect backoff (plain TCP unless ``tls``, like the test servers)."""
-
-    def __init__(
-        self,
-        port: int | None,
-        name: str,
-        *,
-        tls: bool = False,
-        directory: ServerDirectory | None = None,
-        **target: Any,
-    ) -> None:
-        self.view = TkChatView.open()
-        self.root = self.view.root
-        self.presenter = ChatPresenter(
-            self.view,
-            open_fast_tls if tls else open_fast,
-            clock=SystemClock(),
-            zone=UTC,
-            directory=directory,
-            trust=KnownServersTrust(user_known_servers()),
-        )
-        self.view.attach(self.presenter)
-        start = (
-            None
-            if port is None
-            else ConnectTarget(host="127.0.0.1", port=port, name=name, **target)
-        )
-        self.presenter.start(start, ConnectForm(host="127.0.0.1", name=name))
-
-    @property
-    def closed(self) -> bool:
-        return self.view.closed
-
-    def type(self, text: str) -> None:
-        """Type into the input line and press Enter."""
-        entry = self.view.input
-        entry.focus_force()
-        entry.delete("1.0", "end")
-        entry.insert("end", text)
-        entry.event_generate("<Return>")
-
-    def log(self, key: str = "#lobby") -> str:
-        """The text of a conversation's log ("" while it does not exist)."""
-        if key not in self.view.conversation_keys():
-            return ""
-        return self.view.log_text(key)
-
-    def connected(self) -> bool:
-        return self.root.state() == "normal" and "#lobby" in self.view.conversation_keys()
-
-
-def spin(
-    *clients: TkClient, until: Callable[[], object], timeout: float = 8.0, what: str = ""
-) -> Any:
-    """Run the clients' Tk loops until ``until()`` is truthy (the Tk-aware ``wait_until``)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        for client in clients:
-            if not client.closed:
-                client.root.update()
-        result = until()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or until}")
-        time.sleep(0.01)
-
-
-def two_windows(
-    server: RunningServer, open_window: Callable[..., TkClient]
-) -> tuple[TkClient, TkClient]:
-    """ada's and bob's windows on ``server``, each seeing the other."""
-    ada = open_window(server.port, "ada")
-    bob = open_window(server.port, "bob")
-    spin(ada, bob, until=lambda: ada.connected() and bob.connected(), what="both connected")
-    spin(ada, bob, until=lambda: "bob joined #lobby" in ada.log(), what="ada to see bob")
-    return ada, bob
 
 
 @pytest.fixture

@@ -3,15 +3,15 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import struct
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from PIL import Image
+
+from tests.helpers import display_unavailable
 
 ROOT = Path(__file__).resolve().parents[3]
 SCRIPT = ROOT / "scripts" / "screenshot.py"
@@ -31,9 +31,7 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 def test_the_screenshot_script_writes_a_picture_of_the_window(tmp_path: Path) -> None:
     if shutil.which("Xvfb") is None:
-        if os.environ.get("LOCALCHAT_REQUIRE_DISPLAY"):
-            pytest.fail("Xvfb is needed for this test (apt-get install xvfb)")
-        pytest.skip("Xvfb is not installed")
+        display_unavailable("Xvfb is not installed (apt-get install xvfb)")
     output = tmp_path / "pictures" / "window.png"
     result = subprocess.run(
         [sys.executable, str(SCRIPT), str(output)],

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
-from tests.conftest import RunningServer
-from tests.integration.gui.conftest import TkClient, spin
 from tests.integration.gui.window_manager import focus_the_desktop
+from tests.integration.gui.windows import TkClient, spin
+from tests.servers import RunningServer
 
 if TYPE_CHECKING:  # only for type hints: without tkinter these tests skip, see conftest
     import tkinter

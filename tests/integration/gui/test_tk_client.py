@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,10 +12,11 @@ import pytest
 from localchat.adapters.gui.presenter import BANNER_RECONNECTING, MAX_LOG_LINES
 from localchat.adapters.memory.store import InMemoryMessageStore
 from localchat.adapters.wire import packets as p
-from tests.conftest import RunningServer, safe_cli_env
-from tests.helpers import wait_until
-from tests.integration.gui.conftest import TkClient, spin, two_windows
+from tests.cli_process import LOCALCHAT, safe_cli_env
+from tests.helpers import display_unavailable, wait_until
 from tests.integration.gui.window_manager import ask_to_close
+from tests.integration.gui.windows import TkClient, spin, two_windows
+from tests.servers import RunningServer
 
 
 def test_a_line_typed_in_one_window_appears_in_the_other(
@@ -250,12 +249,10 @@ def test_run_client_opens_a_window_and_escape_exits_with_0(
 ) -> None:
     """The real command in its own process, driven by real key presses (xdotool)."""
     if shutil.which("xdotool") is None:
-        if os.environ.get("LOCALCHAT_REQUIRE_DISPLAY"):
-            pytest.fail("xdotool is needed for this test (apt-get install xdotool)")
-        pytest.skip("xdotool is not installed")
+        display_unavailable("xdotool is not installed (apt-get install xdotool)")
     observer = chat_server.connect("obs")
     env = safe_cli_env(XDG_CONFIG_HOME=str(tmp_path))
-    command = [sys.executable, "-m", "localchat", "run-client", "--host", "127.0.0.1"]
+    command = [*LOCALCHAT, "run-client", "--host", "127.0.0.1"]
     process = subprocess.Popen(
         [*command, "--port", str(chat_server.port), "--name", "winnie"],
         env=env,

@@ -5,38 +5,27 @@ refused, servers listed live in the connect dialog and a double click connecting
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from bench.server import free_port
 from localchat.adapters.gui.connect import NOTHING_FOUND
 from localchat.adapters.gui.discovery_feed import DiscoveryFeed
 from localchat.adapters.tcp.client import ChatClient, TlsTrust
-from localchat.adapters.tls.fingerprint import Fingerprint
 from localchat.adapters.tls.known_servers import KnownServers, ServerAddress, user_known_servers
 from localchat.adapters.wire import packets as p
-from tests.conftest import RunningServer
-from tests.fakes import FakeDiscovery, discovered
-from tests.integration.gui.conftest import TkClient, spin
-
-OTHER = Fingerprint(b"\x42" * 32)
-
-
-def fingerprint(server: RunningServer) -> Fingerprint:
-    assert server.certificate is not None
-    return server.certificate.fingerprint
+from tests.fakes import OTHER_FINGERPRINT, FakeDiscovery, discovered
+from tests.integration.gui.windows import TkClient, spin
+from tests.integration.support import next_packet
+from tests.servers import RunningServer
 
 
 def observer(server: RunningServer, tmp_path: Path) -> ChatClient:
     """A library client over TLS, with pins of its own."""
     trust = TlsTrust(known_servers=KnownServers(tmp_path / "observer_pins"), accept_new=True)
     return server.connect("obs", tls=trust)
-
-
-def next_message(client: ChatClient) -> p.ChatMessage:
-    return next(k for k in client.packets(timeout=10) if isinstance(k, p.ChatMessage))
 
 
 @pytest.fixture
@@ -57,20 +46,20 @@ def test_first_contact_asks_then_chats_and_the_next_start_does_not_ask(
     ada = open_window(server.port, "ada", tls=True)
     question = spin(ada, until=lambda: ada.view.question, what="the fingerprint question")
     assert question.fingerprint is not None
-    assert question.fingerprint.get() == str(fingerprint(server))
+    assert question.fingerprint.get() == str(server.fingerprint)
     assert f"first connection to 127.0.0.1:{server.port}" in question.question.text
     assert ada.root.state() == "withdrawn"  # nothing is shown as connected yet
     assert user_known_servers().all() == {}
 
     question.yes_button.invoke()
     spin(ada, until=ada.connected, what="the chat window")
-    assert user_known_servers().get(ServerAddress.of("127.0.0.1", server.port)) == fingerprint(
-        server
+    assert (
+        user_known_servers().get(ServerAddress.of("127.0.0.1", server.port)) == server.fingerprint
     )
     assert ada.view.security.cget("text").startswith("Encrypted (TLS)")
-    assert f"server certificate {fingerprint(server)}" in ada.log()
+    assert f"server certificate {server.fingerprint}" in ada.log()
     ada.type("hello over TLS")
-    said = next_message(watcher)
+    said = next_packet(watcher, p.ChatMessage, timeout=10)
     assert (said.sender, said.text) == ("ada", "hello over TLS")
     ada.presenter.quit()
 
@@ -78,7 +67,7 @@ def test_first_contact_asks_then_chats_and_the_next_start_does_not_ask(
     spin(again, until=again.connected, what="the second start to connect")
     assert again.view.question is None
     again.type("no question this time")
-    assert next_message(watcher).text == "no question this time"
+    assert next_packet(watcher, p.ChatMessage, timeout=10).text == "no question this time"
 
 
 def test_declining_the_fingerprint_goes_back_to_the_dialog(
@@ -98,28 +87,21 @@ def test_a_changed_certificate_is_a_loud_refusal(
 ) -> None:
     server = start_server(tls=True)
     address = ServerAddress.of("127.0.0.1", server.port)
-    user_known_servers().pin(address, OTHER)
+    user_known_servers().pin(address, OTHER_FINGERPRINT)
     ada = open_window(server.port, "ada", tls=True)
     alert = spin(ada, until=lambda: ada.view.alert, what="the warning")
     assert alert.window.winfo_exists()
     text = alert.text.cget("text")
     assert f"localchat trust {address} --forget" in text
-    assert str(OTHER) in text
-    assert str(fingerprint(server)) in text
+    assert str(OTHER_FINGERPRINT) in text
+    assert str(server.fingerprint) in text
     assert ada.view.question is None
     dialog = spin(ada, until=lambda: ada.view.dialog, what="the connect dialog")
     assert "--forget" in dialog.error.cget("text")
     assert not ada.connected()
-    assert user_known_servers().get(address) == OTHER
+    assert user_known_servers().get(address) == OTHER_FINGERPRINT
     alert.close_button.invoke()
     assert alert.closed
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 def test_the_dialog_lists_servers_found_live_and_a_double_click_connects(
@@ -135,8 +117,8 @@ def test_the_dialog_lists_servers_found_live_and_a_double_click_connects(
     dialog = spin(window, until=lambda: window.view.dialog, what="the connect dialog")
     spin(window, until=lambda: fake.started, what="discovery to start")
 
-    team = discovered("Team room", server.port, fingerprint=str(fingerprint(server)))
-    attic = discovered("Attic", _closed_port(), password=True)
+    team = discovered("Team room", server.port, fingerprint=str(server.fingerprint))
+    attic = discovered("Attic", free_port(), password=True)
     fake.publish(team, attic)
     spin(window, until=lambda: dialog.servers.size() == 2, what="two servers listed")
     assert dialog.servers.get(0, "end") == (

@@ -5,7 +5,6 @@ decisions and server directory."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 
 from localchat.adapters.gui.connect import ConnectForm, ConnectPresenter
 from localchat.adapters.gui.formatting import LogLine
@@ -220,12 +219,3 @@ class MemoryTrust:
         if self.broken:
             raise OSError("No space left on device")
         self.unencrypted.add(address)
-
-
-class SteppingClock:
-    def __init__(self) -> None:
-        self.moment = datetime(2026, 11, 22, 10, 4, 5, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        self.moment += timedelta(seconds=1)
-        return self.moment

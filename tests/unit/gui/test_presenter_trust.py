@@ -7,6 +7,7 @@ from __future__ import annotations
 from localchat.adapters.gui.connect import LOOKING, NOTHING_FOUND, ConnectForm
 from localchat.adapters.gui.preferences import LastConnection
 from localchat.domain.events import RoomsListed, RoomSummary
+from localchat.domain.names import LOBBY
 from localchat.ports.discovery import ServerEntry
 from localchat.ports.session import (
     CertificateChanged,
@@ -17,7 +18,7 @@ from localchat.ports.session import (
     UnknownCertificatePresented,
 )
 from tests.unit.gui.fakes import StaticDirectory
-from tests.unit.gui.test_presenter import LOBBY, TARGET, Client
+from tests.unit.gui.presenter_support import TARGET, Client
 
 ADDRESS = "10.0.0.5:5050"
 PRESENTED = "SHA256:" + ":".join(["AB"] * 32)
