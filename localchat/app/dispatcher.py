@@ -229,7 +229,10 @@ class Dispatcher:
             return
         group, self._open = self._open, Group()
         through = self._staged
-        if not self._waiting and (through <= self._durable or self._durable_at_once):
+        if self._durable_at_once:
+            self._store.seal()  # closes the store's group too: nothing to wait for
+            self._deliver([group])
+        elif not self._waiting and through <= self._durable:
             self._deliver([group])  # already durable (maybe sealed while it was open)
         else:
             self._waiting.append((group, through))
