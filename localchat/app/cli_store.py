@@ -23,7 +23,8 @@ from typing import Annotated
 import typer
 
 from localchat.adapters.sqlite.reader import SqliteHistoryReader
-from localchat.adapters.wire.schema import format_time, message_object
+from localchat.adapters.wire.schema import message_object
+from localchat.adapters.wire.times import utc_milliseconds
 from localchat.app.bootstrap import store_path
 from localchat.app.cli_support import fail
 from localchat.app.settings import SettingsError, load_settings
@@ -80,7 +81,8 @@ def _check_room(reader: SqliteHistoryReader, room: RoomName) -> None:
 def text_lines(message: Message) -> str:
     """The ``txt`` form of one message (see the module docstring)."""
     first, *more = message.text.split("\n")
-    head = f"{format_time(message.sent_at)} {message.room} {message.seq} <{message.sender}> {first}"
+    sent_at = utc_milliseconds(message.sent_at)
+    head = f"{sent_at} {message.room} {message.seq} <{message.sender}> {first}"
     return "\n".join([head, *(f"    {line}" for line in more)])
 
 

@@ -20,8 +20,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
+from localchat.adapters.wire.times import utc_microseconds
 from localchat.domain.model import Message
 from localchat.domain.names import RoomName
 from localchat.ports.store import StoreError
@@ -127,7 +128,7 @@ def migrate(
                 connection.execute(statement)
             connection.execute(
                 "INSERT INTO schema_version (version, summary, applied_at) VALUES (?, ?, ?)",
-                (migration.version, migration.summary, time_text(now)),
+                (migration.version, migration.summary, utc_microseconds(now)),
             )
         connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         connection.execute("COMMIT")
@@ -145,11 +146,6 @@ SELECT_NEWEST = f"SELECT {ROOM_ROW} FROM messages WHERE room = ? ORDER BY seq DE
 """The newest ``limit`` messages of a room, newest first (the primary key's order)."""
 
 
-def time_text(moment: datetime) -> str:
-    """RFC 3339 UTC with microseconds (``2026-11-22T10:04:05.123456Z``): exact and sortable."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
 def message_row(message: Message) -> tuple[str, int, str, str, str]:
     """The ``messages`` row for a message, in column order."""
     return (
@@ -157,7 +153,7 @@ def message_row(message: Message) -> tuple[str, int, str, str, str]:
         message.seq,
         message.sender,
         message.text,
-        time_text(message.sent_at),
+        utc_microseconds(message.sent_at),
     )
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
@@ -24,6 +23,7 @@ from localchat.adapters.wire import packets as p
 from localchat.adapters.wire.errors import MalformedPacket, UnknownPacketType
 from localchat.adapters.wire.framing import encode_frame
 from localchat.adapters.wire.strict_json import loads_object
+from localchat.adapters.wire.times import utc_milliseconds
 from localchat.domain import commands as c
 from localchat.domain import events as e
 from localchat.domain.errors import CodedError
@@ -127,11 +127,6 @@ def encode_packet(packet: p.Packet) -> bytes:
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 
 
-def format_time(moment: datetime) -> str:
-    """RFC 3339 UTC with milliseconds: ``2026-11-22T10:04:05.123Z``."""
-    return moment.isoformat(timespec="milliseconds")[:23] + "Z"
-
-
 def _frame(data: dict[str, Any]) -> bytes:
     return encode_frame(_dumps(data).encode())
 
@@ -143,7 +138,7 @@ def message_object(message: Message) -> dict[str, Any]:
         "seq": message.seq,
         "sender": message.sender,
         "text": message.text,
-        "sent_at": format_time(message.sent_at),
+        "sent_at": utc_milliseconds(message.sent_at),
     }
 
 
@@ -204,7 +199,7 @@ class EventEncoder:
                 "type": "joined",
                 "room": event.room.canonical,
                 "name": event.name,
-                "at": format_time(event.at),
+                "at": utc_milliseconds(event.at),
             }
         )
 
@@ -214,7 +209,7 @@ class EventEncoder:
                 "type": "left",
                 "room": event.room.canonical,
                 "name": event.name,
-                "at": format_time(event.at),
+                "at": utc_milliseconds(event.at),
                 "reason": event.reason.value,
             }
         )
@@ -227,7 +222,7 @@ class EventEncoder:
                 "sender": event.sender,
                 "to": event.to,
                 "text": event.text,
-                "sent_at": format_time(event.sent_at),
+                "sent_at": utc_milliseconds(event.sent_at),
             }
         )
 
