@@ -24,7 +24,6 @@ time.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import functools
 import logging
@@ -113,14 +112,14 @@ class SqliteMessageStore:
         self._writer: sqlite3.Connection | None = writer
         self._reader: sqlite3.Connection | None = reader
         self._lock_fd = lock_fd
-        self._state = threading.Lock()  # guards _unsealed, _unsealed_rooms and _pending
+        self._state = threading.Lock()  # guards _unsealed, _unsealed_last and _pending
         self._writing = threading.Lock()  # one commit at a time on the writer
         self._unsealed: list[str | int | None] = []
         """The rows of the messages staged since the last seal, flat, as the INSERT binds
         them: built as messages are staged, so the commit (the path every waiting message
         is on) only writes."""
-        self._unsealed_rooms: collections.Counter[str] = collections.Counter()
-        """How many of those each room has."""
+        self._unsealed_last: dict[str, int] = {}
+        """The ``seq`` of the last of those in each room."""
         self._pending: dict[str, list[Message]] = {}
         """Per room, every message not yet durable (sealed groups first), in seq order."""
         self._failing = False
@@ -171,20 +170,25 @@ class SqliteMessageStore:
 
     def append(self, message: Message) -> None:
         with self._state:
-            self._unsealed.extend(message_row(message))
-            self._unsealed_rooms[message.room.canonical] += 1
-            self._pending.setdefault(message.room.canonical, []).append(message)
+            key = message.room.canonical
+            self._unsealed += message_row(message)
+            self._unsealed_last[key] = message.seq
+            pending = self._pending.get(key)
+            if pending is None:
+                self._pending[key] = [message]
+            else:
+                pending.append(message)
 
     def seal(self) -> Commit:
         with self._state:
             values, self._unsealed = self._unsealed, []
-            rooms, self._unsealed_rooms = self._unsealed_rooms, collections.Counter()
-        return functools.partial(self._write, values, rooms)
+            last, self._unsealed_last = self._unsealed_last, {}
+        return functools.partial(self._write, values, last)
 
     def discard(self) -> None:
         with self._state:
             self._unsealed = []
-            self._unsealed_rooms = collections.Counter()
+            self._unsealed_last = {}
             self._pending = {}
 
     def page(self, room: RoomName, *, before: int | None, limit: int) -> tuple[Message, ...]:
@@ -237,9 +241,9 @@ class SqliteMessageStore:
         except sqlite3.Error as error:
             raise StoreError(f"cannot read the history in {self.path}: {error}") from None
 
-    def _write(self, values: list[str | int | None], rooms: collections.Counter[str]) -> None:
-        """The commit of one sealed group (``values``: its rows; ``rooms``: how many each
-        room has): one transaction, one fsync (any thread)."""
+    def _write(self, values: list[str | int | None], last: dict[str, int]) -> None:
+        """The commit of one sealed group (``values``: its rows; ``last``: the ``seq`` of
+        its last message in each room): one transaction, one fsync (any thread)."""
         if not values:
             return
         step = self._rows_per_statement * _COLUMNS
@@ -267,11 +271,12 @@ class SqliteMessageStore:
             self._failing = False
             log.warning("storing messages in %s works again", self.path)
         with self._state:
-            # A sealed group holds the oldest pending messages of each of its rooms.
-            for key, count in rooms.items():
+            # A sealed group holds the oldest pending messages of each of its rooms, and
+            # pending seqs of a room are contiguous.
+            for key, seq in last.items():
                 pending = self._pending.get(key)
                 if pending is not None:
-                    del pending[:count]
+                    del pending[: max(0, seq - pending[0].seq + 1)]
                     if not pending:
                         del self._pending[key]
 
