@@ -300,12 +300,14 @@ class Dispatcher:
         """Seal what was staged and not yet committed, commit it and time it (on the
         committer thread, or on the caller's in :meth:`run_batch`); None if nothing was
         staged since the last commit."""
+        if self._durable_at_once:
+            return None
         with self._staging:
             through = self._staged
-            commit = self._store.seal()
+            if through == self._sealed:
+                return None  # not sealed: a message staged by a failing command waits
+            commit = self._store.seal()  # for the next commit, it is not dropped
         messages = through - self._sealed
-        if not messages or self._durable_at_once:
-            return None
         started = time.perf_counter()
         error: StoreError | None = None
         try:

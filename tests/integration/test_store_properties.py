@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -27,8 +28,8 @@ from hypothesis import strategies as st
 from localchat.adapters.sqlite.store import SqliteMessageStore
 from localchat.domain.commands import Command, FetchHistory, JoinRoom, LeaveRoom, PostMessage
 from localchat.domain.events import HistoryFetched, MessagePosted
-from localchat.domain.model import SessionId
-from localchat.domain.names import RoomName
+from localchat.domain.model import Message, SessionId
+from localchat.domain.names import LOBBY, RoomName
 from localchat.ports.store import MessageStore
 from tests.fakes import BreakableStore
 from tests.integration.store_support import open_store
@@ -158,3 +159,42 @@ def test_history_is_what_was_echoed_in_memory(
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_history_is_what_was_echoed_in_sqlite(pipelined: bool, plan: Plan, limit: int) -> None:
     check_interleaving("sqlite", plan, limit, pipelined=pipelined)
+
+
+class FailsAfterStaging:
+    """A store whose next ``append`` stages the message and then raises (a bug after
+    staging: the command fails and the dispatcher never counted that message)."""
+
+    def __init__(self, store: MessageStore) -> None:
+        self.store = store
+        self.fail_next = False
+
+    def append(self, message: Message) -> None:
+        self.store.append(message)
+        if self.fail_next:
+            self.fail_next = False
+            raise RuntimeError("a bug after staging")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "breakable"])
+def test_a_message_staged_by_a_failing_command_is_committed_with_the_next(
+    kind: str, tmp_path: Path
+) -> None:
+    """Never sealed and dropped unwritten: it would stay in history pages, never durable."""
+    store = FailsAfterStaging(open_store(kind, tmp_path))
+    core = Harness(store)  # type: ignore[arg-type]
+    ada = core.register("ada")
+    store.fail_next = True
+    core.feed([(ada, PostMessage(text="half", room=LOBBY))])
+    assert not core.finish_commit()  # nothing counted, so nothing sealed
+    core.feed([(ada, PostMessage(text="whole", room=LOBBY))])
+    assert core.finish_commit()
+    assert [e.message.text for e in core.transport.take(ada) if isinstance(e, MessagePosted)] == [
+        "whole"
+    ]
+    store.discard()  # what is not durable goes
+    assert [m.text for m in store.page(LOBBY, before=None, limit=10)] == ["half", "whole"]
+    store.close()
