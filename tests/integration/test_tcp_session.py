@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import queue
+import signal
+import time
 from collections.abc import Callable
 
+import pytest
+
 from localchat.adapters.memory.store import InMemoryMessageStore
+from localchat.adapters.tcp.session import TcpChatSession
 from localchat.adapters.wire import packets as p
 from localchat.domain.commands import JoinRoom, ListUsers, PostMessage, SendDirect
 from localchat.domain.events import (
@@ -18,9 +24,10 @@ from localchat.domain.events import (
     Welcomed,
 )
 from localchat.domain.names import LOBBY, RoomName
-from localchat.ports.session import ConnectionDropped
+from localchat.ports.session import ConnectionDropped, ConnectTarget
+from tests.cli_process import ServerProcess
 from tests.helpers import wait_until
-from tests.integration.sessions import FAST, OpenSession
+from tests.integration.sessions import FAST, OpenSession, Recorder
 from tests.servers import RunningServer
 
 
@@ -154,3 +161,30 @@ def test_close_says_bye_so_others_see_quit(
     assert events.events.empty() or not any(
         isinstance(e, UserLeft | ConnectionDropped) for e in list(events.events.queue)
     )
+
+
+def test_a_server_that_stops_answering_is_noticed_and_a_quiet_one_is_not(
+    server_process: Callable[..., ServerProcess],
+) -> None:
+    """The session pings after ``keepalive`` s of silence and gives the server up after 2.5
+    times that without a frame. A frozen server process (SIGSTOP: its sockets stay open,
+    nothing answers) is the vanished machine; the kernel still ACKs, so only the pings tell."""
+    server = server_process("--host", "127.0.0.1", "--port", "0", memory_store=True)
+    events = Recorder()
+    target = ConnectTarget(host="127.0.0.1", port=server.port, name="ada")
+    session = TcpChatSession(target, events, backoff=FAST, keepalive=0.2)
+    session.start()
+    try:
+        events.next(Welcomed)
+        with pytest.raises(queue.Empty):  # quiet for 5 keepalive periods: the pongs count
+            events.next(ConnectionDropped, timeout=1.0)
+        server.process.send_signal(signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            dropped = events.next(ConnectionDropped, timeout=5.0)
+            assert "stopped answering" in dropped.reason
+            assert time.monotonic() - started < 3.0  # the pings, not a TCP timeout
+        finally:
+            server.process.send_signal(signal.SIGCONT)
+    finally:
+        session.close()
