@@ -28,6 +28,7 @@ from localchat.adapters.tls.fingerprint import Fingerprint, InvalidFingerprint
 from localchat.adapters.tls.known_servers import (
     InvalidAddress,
     ServerAddress,
+    forget_command,
     user_known_servers,
 )
 from localchat.app.bootstrap import build_advertiser, server_name
@@ -85,7 +86,13 @@ def trust(
     try:
         presented = ChatClient.server_fingerprint(server.host, server.port, timeout=timeout)
     except (ClientError, OSError) as error:
-        raise fail(f"cannot get the certificate of {server}: {error}", EXIT_MISMATCH) from None
+        problem = f"cannot get the certificate of {server}: {error}"
+        if known.allows_unencrypted(server):
+            problem += (
+                "; you chose earlier to use it without encryption (to be asked again: "
+                f"{forget_command(server)})"
+            )
+        raise fail(problem, EXIT_MISMATCH) from None
     typer.echo(f"{server} presents {presented}")
     try:
         newly_pinned = TlsTrust(known_servers=known, accept_new=accept).check(server, presented)

@@ -11,6 +11,7 @@ from localchat.adapters.tls.fingerprint import Fingerprint
 from localchat.adapters.tls.known_servers import ServerAddress, user_known_servers
 from tests import cli_process
 from tests.cli_process import invoke, safe_cli_env
+from tests.servers import RunningServer
 
 SERVER_ARGS = ["--port", "0", "--tls"]  # loopback and no mDNS come from safe_cli_env
 
@@ -110,3 +111,18 @@ def test_forget_also_drops_the_answer_to_use_a_server_without_encryption() -> No
     assert forgot.code == 0
     assert "forgot that you use it without encryption for 127.0.0.1:5999" in forgot.stdout
     assert not user_known_servers().allows_unencrypted(address)
+
+
+def test_trust_on_a_plain_server_mentions_the_earlier_answer_to_use_it_unencrypted(
+    chat_server: RunningServer,
+) -> None:
+    address = ServerAddress.of("127.0.0.1", chat_server.port)
+    plain = invoke("trust", str(address), "--timeout", "3")
+    assert plain.code == 1
+    assert "you chose earlier" not in plain.stderr  # nothing was answered yet
+    user_known_servers().allow_unencrypted(address)
+    answered = invoke("trust", str(address), "--timeout", "3")
+    assert answered.code == 1
+    assert f"cannot get the certificate of {address}" in answered.stderr
+    assert "you chose earlier to use it without encryption" in answered.stderr
+    assert f"localchat trust {address} --forget" in answered.stderr
