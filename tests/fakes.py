@@ -37,6 +37,8 @@ class BreakableStore:
     without the disk), and whose reads fail while ``reads_broken`` is set. Messages whose
     commit ran are ``durable``."""
 
+    durable_at_once = False
+
     def __init__(self) -> None:
         self._messages: list[Message] = []
         self._durable = 0

@@ -45,7 +45,7 @@ from localchat.app.groups import Group, ReplyDelivery, Routed, withdrawn
 from localchat.app.services import ChatService
 from localchat.domain.commands import Disconnect, PostMessage, Quit
 from localchat.domain.model import SessionId
-from localchat.ports.store import MessageStore, StoreError, already_durable
+from localchat.ports.store import MessageStore, StoreError
 from localchat.ports.transport import Inbound, Reply, ServerTransport
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ class Dispatcher:
         self._service = service
         self._store = store
         self._max_batch = max_batch
-        self._durable_at_once = store.seal() is already_durable
+        self._durable_at_once = store.durable_at_once
         """A store that keeps messages in memory only: groups go out at once, no committer."""
         self._inbox: queue.SimpleQueue[Sequence[tuple[SessionId, Inbound]]] = queue.SimpleQueue()
         self._finished: collections.deque[_Committed] = collections.deque()
@@ -142,6 +142,8 @@ class Dispatcher:
 
     def start(self) -> None:
         self._closing = False
+        self._work.clear()  # a stop() set both
+        self._resume.clear()
         if not self._durable_at_once:
             self._committer = threading.Thread(
                 target=self._commit_loop, name="localchat-committer", daemon=True
@@ -265,14 +267,16 @@ class Dispatcher:
         self._open = Group()
         messages = [message for group in groups for message in group.messages()]
         lost = messages[len(messages) - (self._staged - self._durable) :]
-        self._store.discard()
-        self._service.withdraw(lost)
-        with self._staging:
-            self._staged = self._durable
+        try:
+            self._store.discard()
+            self._service.withdraw(lost)
+            with self._staging:
+                self._staged = self._durable
+        finally:  # the committer goes on even if this failed: a stalled store stalls all
+            self._resume.set()
         keys = {(m.room.canonical, m.seq) for m in lost}
         if groups:
             self._deliver([withdrawn(group, keys) for group in groups])
-        self._resume.set()
 
     def _deliver(self, groups: list[Group]) -> None:
         self._route([delivery for group in groups for delivery in group.deliveries])
@@ -288,6 +292,8 @@ class Dispatcher:
             self._work.wait()
             self._work.clear()
             while (done := self._commit_staged()) is not None:
+                if done.error is not None:
+                    self._resume.clear()  # before the dispatcher can see the failure
                 self._finished.append(done)
                 self._inbox.put(_WAKE)  # in case the dispatcher waits for work
                 if done.error is not None:

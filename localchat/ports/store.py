@@ -18,11 +18,8 @@ Commit = Callable[[], None]
 
 
 def already_durable() -> None:
-    """The :data:`Commit` of a store with nothing to write (messages in memory only).
-
-    A store returns this very function from every ``seal`` so the dispatcher can deliver
-    groups at once instead of handing no-ops to its committer thread and waiting.
-    """
+    """The :data:`Commit` of a store with nothing to write (messages in memory only, see
+    :attr:`MessageStore.durable_at_once`)."""
 
 
 class MessageStore(Protocol):
@@ -39,9 +36,12 @@ class MessageStore(Protocol):
     Threads: :meth:`last_seq`, :meth:`append`, :meth:`discard` and :meth:`page` are called
     from one thread (the dispatcher); :meth:`seal` and the commits it returns from another
     (the committer) at the same time. Commits run one at a time, in the order they were
-    sealed. A store that keeps messages in memory only answers every :meth:`seal` with
-    :func:`already_durable`.
+    sealed.
     """
+
+    durable_at_once: bool
+    """True for a store that keeps messages in memory only: nothing to write, so groups go
+    out at once and every :meth:`seal` answers :func:`already_durable`."""
 
     def last_seq(self, room: RoomName) -> int:
         """The highest ``seq`` of ``room``, staged messages included; 0 if none."""

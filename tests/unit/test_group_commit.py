@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import collections
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pytest
 
@@ -20,6 +20,7 @@ from localchat.domain.commands import (
 )
 from localchat.domain.events import (
     CommandRejected,
+    Event,
     HistoryFetched,
     RoomsListed,
     UserJoined,
@@ -27,7 +28,7 @@ from localchat.domain.events import (
 )
 from localchat.domain.model import SessionId
 from localchat.domain.names import LOBBY, RoomName
-from localchat.ports.store import Commit
+from localchat.ports.store import Commit, StoreError
 from tests.fakes import BreakableStore
 from tests.helpers import wait_until
 from tests.recording import Harness, posted, rejections
@@ -177,13 +178,15 @@ def test_a_store_that_cannot_be_read_refuses_history_but_not_the_join() -> None:
 
 
 class GatedStore(BreakableStore):
-    """Commits of non-empty groups wait at a gate while it is closed, as a slow fsync."""
+    """Commits of non-empty groups wait at a gate while it is closed, as a slow fsync; with
+    ``fail_next``, the next one fails (once)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.in_commit = threading.Event()
         self.gate = threading.Event()
         self.gate.set()
+        self.fail_next = False
 
     def seal(self) -> Commit:
         commit = super().seal()
@@ -193,6 +196,9 @@ class GatedStore(BreakableStore):
             if pending:
                 self.in_commit.set()
                 self.gate.wait(5)
+                if self.fail_next:
+                    self.fail_next = False
+                    raise StoreError("the disk is full (once)")
             commit()
 
         return gated
@@ -271,3 +277,54 @@ def test_the_commit_summary_reports_sizes_and_times() -> None:
         "group commit: 4 commits, 332 messages, 1 failed; messages per commit: "
         "mean 83.0, p50 1, p90 320, max 320; ms per commit: p50 3, p90 31, p99 31, max 31"
     )
+
+
+def test_after_a_restart_a_failed_commit_still_waits_for_the_withdrawal() -> None:
+    """stop() wakes the committer for good; start() must not leave that behind, or after a
+    failed commit it would commit what the dispatcher is about to withdraw (a seq reused)."""
+    store = GatedStore()
+    core = Harness(store)
+    ada = core.register("ada")
+    core.dispatcher.start()
+    core.dispatcher.stop()
+    store.gate.clear()
+    store.fail_next = True
+    core.dispatcher.start()
+    try:
+        core.dispatcher.submit([(ada, say("lost"))])
+        assert store.in_commit.wait(5)
+        core.dispatcher.submit([(ada, say("staged during the failing commit"))])
+        wait_until(lambda: core.dispatcher.commands == 2, what="both run")
+        store.gate.set()
+        wait_until(lambda: len(rejections(core.transport.events[ada])) == 2, what="two refusals")
+        core.dispatcher.submit([(ada, say("again"))])
+        wait_until(lambda: posted(core.transport.events[ada]), what="an echo")
+    finally:
+        store.gate.set()
+        core.dispatcher.stop()
+    assert posted(core.transport.events[ada]) == [("#lobby", 1, "again")]
+    assert [(m.seq, m.text) for m in store.durable] == [(1, "again")]
+
+
+def test_a_failure_while_withdrawing_does_not_stall_later_commits(
+    gated: tuple[GatedStore, Harness, SessionId],
+) -> None:
+    store, core, ada = gated
+    deliver = core.transport.deliver
+    broke: list[Event] = []
+
+    def deliver_failing_once(event: Event, recipients: Sequence[SessionId]) -> None:
+        if isinstance(event, CommandRejected) and not broke:
+            broke.append(event)
+            raise RuntimeError("a transport bug")
+        deliver(event, recipients)
+
+    core.transport.deliver = deliver_failing_once  # type: ignore[method-assign]
+    store.fail_next = True
+    core.dispatcher.submit([(ada, say("lost"))])
+    assert store.in_commit.wait(5)
+    store.gate.set()
+    wait_until(lambda: broke, what="the refusal's delivery to fail")
+    core.dispatcher.submit([(ada, say("kept"))])
+    wait_until(lambda: posted(core.transport.events[ada]), what="the next echo")
+    assert posted(core.transport.events[ada]) == [("#lobby", 1, "kept")]

@@ -19,6 +19,8 @@ DEFAULT_KEEP_PER_ROOM = 1000
 class InMemoryMessageStore:
     """Keeps the newest ``keep_per_room`` messages of every room."""
 
+    durable_at_once = True
+
     def __init__(self, *, keep_per_room: int = DEFAULT_KEEP_PER_ROOM) -> None:
         self._keep = keep_per_room
         self._rooms: dict[str, deque[Message]] = {}

@@ -99,6 +99,8 @@ def _describe(error: BaseException) -> str:
 class SqliteMessageStore:
     """See the module docstring. Build it with :meth:`open`."""
 
+    durable_at_once = False
+
     def __init__(
         self,
         path: Path,
