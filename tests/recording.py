@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from localchat.app.dispatcher import Dispatcher
 from localchat.app.services import ChatService, ServerPolicy
 from localchat.domain.commands import Command, Register
-from localchat.domain.events import CommandRejected, Delivery, Event, MessagePosted
-from localchat.domain.model import SessionId
+from localchat.domain.events import CommandRejected, Delivery, Event, HistoryFetched, MessagePosted
+from localchat.domain.model import Message, SessionId
 from localchat.ports.store import MessageStore
 from localchat.ports.transport import CommandSink
 from tests.fakes import BreakableStore, FixedClock
@@ -19,14 +19,16 @@ from tests.fakes import BreakableStore, FixedClock
 
 class RecordingTransport:
     """A ServerTransport that keeps every event per session, and notes any message
-    delivered before its store made it durable (when the store can tell)."""
+    delivered (echoed, or in a history page) before its store made it durable, when the
+    store can tell (it has ``is_durable``)."""
 
     name = "recording"
 
     def __init__(self, store: MessageStore) -> None:
         self._store = store
         self.events: dict[SessionId, list[Event]] = defaultdict(list)
-        self.delivered_before_durable: list[MessagePosted] = []
+        self.delivered_before_durable: list[Message] = []
+        """Messages echoed, or shown in a history page, before they were durable."""
         self.flushes = 0
 
     def start(self, sink: CommandSink) -> None:
@@ -36,12 +38,15 @@ class RecordingTransport:
         return []
 
     def deliver(self, event: Event, recipients: Sequence[SessionId]) -> None:
-        if (
-            isinstance(event, MessagePosted)
-            and isinstance(self._store, BreakableStore)
-            and not self._store.is_durable(event.message)
-        ):
-            self.delivered_before_durable.append(event)
+        is_durable = getattr(self._store, "is_durable", None)  # when the store can tell
+        if is_durable is not None:
+            if isinstance(event, MessagePosted):
+                shown: tuple[Message, ...] = (event.message,)
+            elif isinstance(event, HistoryFetched):
+                shown = event.messages
+            else:
+                shown = ()
+            self.delivered_before_durable += [m for m in shown if not is_durable(m)]
         for session in recipients:
             self.events[session].append(event)
 
