@@ -13,7 +13,7 @@ dispatcher goes on running commands during the fsync::
   everything staged meanwhile and starts the next one. No round trip through the
   dispatcher thread between two fsyncs (measured: that hand-over cost as much as the
   commit itself on a busy server), so under load groups grow to what one fsync takes to
-  arrive and every message waits for about one and a half fsyncs.
+  arrive, and a message waits for the rest of the commit in flight (if any) and its own.
 * Messages are counted as they are staged; a commit reports how many are durable. A group
   goes out once every message up to its end is durable, groups in order: no message
   reaches anyone before it is durable, and no event overtakes an earlier one. A group
