@@ -19,6 +19,7 @@ from localchat.adapters.mdns.discovery import LanDiscovery
 from localchat.adapters.tcp.client import (
     ChatClient,
     ClientError,
+    NotTlsServer,
     ServerIdentityChanged,
     TlsTrust,
     UnknownServer,
@@ -87,7 +88,7 @@ def trust(
         presented = ChatClient.server_fingerprint(server.host, server.port, timeout=timeout)
     except (ClientError, OSError) as error:
         problem = f"cannot get the certificate of {server}: {error}"
-        if known.allows_unencrypted(server):
+        if isinstance(error, NotTlsServer) and known.allows_unencrypted(server):
             problem += (
                 "; you chose earlier to use it without encryption (to be asked again: "
                 f"{forget_command(server)})"
