@@ -218,16 +218,14 @@ def build_advertiser(
     settings: Settings,
     server: LocalChatServer,
     certificate: ServerCertificate | None,
-    reach: LanReach | None = None,
+    reach: LanReach | None,
 ) -> MdnsAdvertiser:
     """The mDNS announcement of a started server's native TCP transport (``reach``: its
-    :func:`lan_reach`, computed here if not given).
+    :func:`lan_reach`).
 
     Raises :class:`NothingToAdvertise` when it cannot be reached from other machines
     (bound to loopback, no TCP transport, no LAN address): then nothing is announced.
     """
-    if reach is None:
-        reach = lan_reach(server)
     if reach is None:
         raise NothingToAdvertise("no native TCP transport is running")
     tcp = reach.transport

@@ -233,9 +233,10 @@ def run_server(
         advertiser = None
         try:
             _announce_store(store_path(settings))
-            _announce(server, lan_reach(server))
+            reach = lan_reach(server)  # lists the network interfaces: once
+            _announce(server, reach)
             cli_lan.announce_tls(certificate)
-            advertiser = cli_lan.start_advertising(settings, server, certificate)
+            advertiser = cli_lan.start_advertising(settings, server, certificate, reach)
             tune_collector_for_serving()
             logging.getLogger("localchat").info(
                 "server %r ready (protocol %d, max %d clients)",

@@ -32,7 +32,7 @@ from localchat.adapters.tls.known_servers import (
     forget_command,
     user_known_servers,
 )
-from localchat.app.bootstrap import build_advertiser, server_name
+from localchat.app.bootstrap import LanReach, build_advertiser, server_name
 from localchat.app.cli_support import fail
 from localchat.app.server import LocalChatServer
 from localchat.app.settings import Settings
@@ -193,13 +193,17 @@ def announce_tls(certificate: ServerCertificate | None) -> None:
 
 
 def start_advertising(
-    settings: Settings, server: LocalChatServer, certificate: ServerCertificate | None
+    settings: Settings,
+    server: LocalChatServer,
+    certificate: ServerCertificate | None,
+    reach: LanReach | None,
 ) -> MdnsAdvertiser | None:
-    """Announce the server by mDNS unless ``--no-advertise``; say what happened."""
+    """Announce the server by mDNS unless ``--no-advertise`` (``reach``: its
+    :func:`~localchat.app.bootstrap.lan_reach`); say what happened."""
     if not settings.advertise:
         return None
     try:
-        advertiser = build_advertiser(settings, server, certificate)
+        advertiser = build_advertiser(settings, server, certificate, reach)
         advertiser.start()
     except NothingToAdvertise as error:
         typer.echo(f"not announced on the local network: {error}")

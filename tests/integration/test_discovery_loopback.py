@@ -10,7 +10,7 @@ import pytest
 from bench.server import free_port
 from localchat.adapters.mdns.advertiser import NothingToAdvertise
 from localchat.adapters.mdns.probe import probe_all
-from localchat.app.bootstrap import build_advertiser
+from localchat.app.bootstrap import build_advertiser, lan_reach
 from localchat.app.settings import load_settings
 from tests.servers import TEST_DEFAULTS, RunningServer
 
@@ -35,4 +35,4 @@ def test_a_loopback_server_is_never_advertised(
     server = start_server(tls=True)
     settings = load_settings({**TEST_DEFAULTS, "advertise": True})
     with pytest.raises(NothingToAdvertise, match=r"127\.0\.0\.1"):
-        build_advertiser(settings, server.server, server.certificate)
+        build_advertiser(settings, server.server, server.certificate, lan_reach(server.server))
