@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import NewType
 
 from localchat.domain.errors import AlreadyInRoom, NotInRoom
-from localchat.domain.names import RoomName, UserName, sort_key
+from localchat.domain.names import RoomName, UserName
 
 SessionId = NewType("SessionId", int)
 """Identifies one connected client for the lifetime of its connection."""
@@ -80,8 +80,10 @@ class Room:
         return self._recipients
 
     def member_names(self) -> tuple[str, ...]:
-        """Display names of the members, sorted by key, ties by code point."""
-        return tuple(sorted((m.name.display for m in self._members.values()), key=sort_key))
+        """Display names of the members, sorted by key (members are kept by key, so no two
+        tie: the order of :func:`~localchat.domain.names.sort_key` without recomputing it)."""
+        members = self._members
+        return tuple(members[key].name.display for key in sorted(members))
 
     def add(self, user: User) -> None:
         """Make ``user`` a member, or raise :class:`AlreadyInRoom`."""
