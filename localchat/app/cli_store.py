@@ -15,7 +15,6 @@ Formats:
 from __future__ import annotations
 
 import enum
-import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
@@ -23,7 +22,7 @@ from typing import Annotated
 import typer
 
 from localchat.adapters.sqlite.reader import SqliteHistoryReader
-from localchat.adapters.wire.schema import message_object
+from localchat.adapters.wire.schema import message_json
 from localchat.adapters.wire.times import utc_milliseconds
 from localchat.app.bootstrap import store_path
 from localchat.app.cli_support import fail
@@ -88,7 +87,7 @@ def text_lines(message: Message) -> str:
 
 def json_line(message: Message) -> str:
     """The ``jsonl`` form of one message: the protocol's ``message`` object."""
-    return json.dumps(message_object(message), ensure_ascii=False, separators=(",", ":"))
+    return message_json(message)
 
 
 def _write(messages: Iterable[Message], form: ExportFormat) -> None:

@@ -142,6 +142,11 @@ def message_object(message: Message) -> dict[str, Any]:
     }
 
 
+def message_json(message: Message) -> str:
+    """The protocol's ``message`` object as JSON text, exactly as a frame carries it."""
+    return _dumps(message_object(message))
+
+
 def error_frame_of(error: CodedError, *, fatal: bool | None = None) -> bytes:
     """The ``error`` frame of a protocol or domain error, or of a ``CommandRejected``;
     ``fatal`` overrides the error's own (before ``welcome`` every error is fatal)."""
