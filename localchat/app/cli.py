@@ -29,7 +29,7 @@ from localchat.app.bootstrap import (
 )
 from localchat.app.cli_client import register as register_client_commands
 from localchat.app.cli_store import register_store_commands
-from localchat.app.cli_support import fail
+from localchat.app.cli_support import configure_logging, fail
 from localchat.app.runtime_tuning import raise_open_file_limit, tune_collector_for_serving
 from localchat.app.server import SHUTDOWN_SECONDS, LocalChatServer
 from localchat.app.settings import LogLevel, Settings, SettingsError, load_settings
@@ -73,14 +73,6 @@ def main_options(
     ] = False,
 ) -> None:
     """LocalChat: chat for a local network."""
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
 
 
 def _announce(server: LocalChatServer, reach: LanReach | None) -> None:

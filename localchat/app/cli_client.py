@@ -11,7 +11,6 @@ list). Whatever goes wrong is one readable line: no traceback.
 from __future__ import annotations
 
 import functools
-import logging
 import os
 import signal
 import sys
@@ -29,7 +28,7 @@ from localchat.adapters.mdns.discovery import LanDiscovery
 from localchat.adapters.system_clock import SystemClock
 from localchat.adapters.tcp.session import open_tcp_session
 from localchat.adapters.tls.known_servers import KnownServersTrust, user_known_servers
-from localchat.app.cli_support import fail
+from localchat.app.cli_support import configure_logging, fail
 from localchat.ports.discovery import ServerDirectory
 from localchat.ports.session import DEFAULT_PORT, ConnectTarget
 
@@ -106,11 +105,7 @@ def run_client(
     LOCALCHAT_PASSWORD environment variable. The first connection to a server shows its
     certificate fingerprint and asks whether to trust it; see `localchat trust`.
     """
-    logging.basicConfig(
-        level=logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging("warning")
     if port is not None and not 1 <= port <= 65535:
         raise fail("--port must be from 1 to 65535")
     preferences = JsonPreferences(default_preferences_path())
