@@ -65,14 +65,13 @@ class MdnsAdvertiser:
         advert: ServerAdvert,
         port: int,
         addresses: Sequence[str],
-        host_name: str | None = None,
     ) -> None:
         # every family, IPv4 first (a stable sort keeps each family in interface order)
         safe = sorted(advertisable_addresses("::", addresses), key=lambda a: ":" in a)
         if not safe:
             raise NothingToAdvertise("no address other machines could reach")
         self._addresses = safe
-        host = (host_name or socket.gethostname()).split(".", 1)[0] or "localchat"
+        host = socket.gethostname().split(".", 1)[0] or "localchat"
         self._info = ServiceInfo(
             SERVICE_TYPE,
             f"{instance_name(advert.name, host, port)}.{SERVICE_TYPE}",

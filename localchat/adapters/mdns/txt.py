@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from localchat.adapters.tls.fingerprint import Fingerprint, InvalidFingerprint
+from localchat.domain.protocol import PROTOCOL_VERSION
 
 SERVICE_TYPE = "_localchat._tcp.local."
 TXT_VERSION = "1"
@@ -36,7 +37,7 @@ class ServerAdvert:
     """What a server announces about itself."""
 
     name: str
-    protocol: int = 1
+    protocol: int = PROTOCOL_VERSION
     password: bool = False
     tls: bool = True
     fingerprint: Fingerprint | None = None
