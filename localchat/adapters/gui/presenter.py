@@ -398,26 +398,21 @@ class ChatPresenter:
     def _open_dialog(
         self, form: ConnectForm, error: str = "", focus: Field = "host", ask_password: bool = False
     ) -> None:
-        if self._dialog is not None and not self._dialog.closed:
-            self._dialog.failed(error, focus=focus, ask_password=ask_password)
-            return
-        form = dataclasses.replace(
-            form,
-            error=error,
-            focus=focus,
-            ask_password=ask_password or form.ask_password,
-            busy=False,
-            status="",
-        )
-        self._dialog = ConnectPresenter(
-            form,
-            on_submit=self._connect,
-            on_cancel=self.quit,
-            directory=self._directory,
-            remembered=self._recent_servers(),
-            fallback_password=self._fallback_password,
-        )
-        self._view.show_connect_dialog(self._dialog)
+        dialog = self._dialog
+        fresh = dialog is None or dialog.closed
+        if fresh:
+            dialog = self._dialog = ConnectPresenter(
+                form,
+                on_submit=self._connect,
+                on_cancel=self.quit,
+                directory=self._directory,
+                remembered=self._recent_servers(),
+                fallback_password=self._fallback_password,
+            )
+        assert dialog is not None
+        dialog.failed(error, focus=focus, ask_password=ask_password)
+        if fresh:
+            self._view.show_connect_dialog(dialog)
 
     def _connect(self, target: ConnectTarget) -> None:
         old, self._session = self._session, None
@@ -443,9 +438,9 @@ class ChatPresenter:
 
     # -- events from the session ----------------------------------------------------------------
 
-    def post(self, event: SessionEvent, generation: int | None = None) -> None:
+    def post(self, event: SessionEvent, generation: int) -> None:
         """Queue a session event; safe from any thread (the session's listener)."""
-        self._inbox.put((self._generation if generation is None else generation, event))
+        self._inbox.put((generation, event))
 
     def pump(self, limit: int = EVENTS_PER_PUMP) -> bool:
         """Handle up to ``limit`` queued events (view thread); True if more are waiting."""
@@ -731,6 +726,7 @@ class ChatPresenter:
             conversation.active = True
             if existing is None or not existing.active:
                 self._system(key, f"You joined {key}", at=event.at)
+                self._stale.add(_Panel.ROOMS)
             if request is not None:
                 self._select(key)
             self._request(ListRooms())
@@ -1156,7 +1152,7 @@ class ChatPresenter:
         conversation.mentioned = False
         self._view.select_conversation(key)
         self._stale_labels.add(key)
-        self._stale |= {_Panel.MEMBERS, _Panel.ROOMS}
+        self._stale.add(_Panel.MEMBERS)
 
     def _members_changed(self, conversation: Conversation) -> None:
         if conversation.key == self._selected:

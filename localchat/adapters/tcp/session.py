@@ -295,8 +295,7 @@ class TcpChatSession:
             welcome = to_event(client.welcome)
             assert isinstance(welcome, Welcomed)
             me = name_key(welcome.name)
-            self._rooms[LOBBY.canonical] = None
-            for room in list(self._rooms):
+            for room in self._rooms:
                 if room != LOBBY.canonical:
                     client.join(room)
             with self._lock:
