@@ -377,7 +377,7 @@ class ChatPresenter:
         self._form = form
         self._stale.add(_Panel.TITLE)
         if target is None:
-            self._open_dialog(form)
+            self._open_dialog(form, focus=form.focus)
         else:
             self._connect(target)
         self._flush()

@@ -106,6 +106,14 @@ def test_welcome_shows_the_lobby_its_members_and_remembers_the_server() -> None:
     assert c.view.texts("#lobby")[-1].startswith("Connected")  # the refresh printed nothing
 
 
+def test_the_dialog_opens_at_the_field_the_form_asks_for() -> None:
+    """``run-client --host H`` without ``--name``: the cursor waits in the name field."""
+    c = Client()
+    c.presenter.start(None, ConnectForm(host="10.0.0.5", port="5050", focus="name"))
+    assert c.view.dialog_view is not None
+    assert c.view.dialog_view.form.focus == "name"
+
+
 def test_a_taken_name_reopens_the_dialog_at_the_name() -> None:
     c = Client()
     c.presenter.start(TARGET, ConnectForm())
