@@ -49,6 +49,11 @@ def initial_form(
     )
 
 
+def password_from_environment() -> str | None:
+    """The server password from :data:`PASSWORD_VARIABLE`, None when unset or empty."""
+    return os.environ.get(PASSWORD_VARIABLE) or None
+
+
 def build_presenter(
     view: ChatView,
     preferences: JsonPreferences,
@@ -65,7 +70,7 @@ def build_presenter(
         preferences=preferences,
         directory=directory,
         trust=KnownServersTrust(known),
-        fallback_password=os.environ.get(PASSWORD_VARIABLE) or None,
+        fallback_password=password_from_environment(),
     )
 
 
@@ -116,7 +121,7 @@ def run_client(
             host=host,
             port=port or DEFAULT_PORT,
             name=name,
-            password=os.environ.get(PASSWORD_VARIABLE) or None,
+            password=password_from_environment(),
         )
     directory = DiscoveryFeed(LanDiscovery()) if discover else None
     try:

@@ -80,9 +80,9 @@ def server_rows(
     return tuple(rows)
 
 
-def discovery_note(listing: ServerListing | None) -> str:
-    """One line about looking for servers (empty when servers were found or it is off)."""
-    if listing is None or listing.servers:
+def discovery_note(listing: ServerListing) -> str:
+    """One line about looking for servers (empty when servers were found)."""
+    if listing.servers:
         return ""
     if listing.problem is not None:
         return f"Cannot look for servers on your network ({listing.problem}). Type the address."

@@ -201,9 +201,6 @@ class ChatIntents(Protocol):
     """What a view may tell the presenter (the person's intents), and the pump it runs."""
 
     @property
-    def closed(self) -> bool: ...
-
-    @property
     def unacknowledged(self) -> int: ...
 
     @property

@@ -419,7 +419,7 @@ class TkChatView:
         text.tag_configure("time", foreground="#8a8a8a", font=self.fonts["small"])
         text.tag_configure("line", lmargin2=52)
         text.tag_configure("system", foreground="#666666", font=self.fonts["italic"], lmargin2=52)
-        text.tag_configure("error", foreground="#b00020", lmargin2=52)
+        text.tag_configure("error", foreground=DANGER, lmargin2=52)
         text.tag_configure("mention", background="#fff4c2")
         text.tag_configure("direct", background="#eef4ff")
         text.tag_configure("url", foreground="#1a55c9", underline=True)

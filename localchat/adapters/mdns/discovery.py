@@ -38,11 +38,10 @@ class LanDiscovery:
         *,
         probe_timeout: float = 1.0,
         interfaces: Sequence[str] | None = None,
-        model: DiscoveryModel | None = None,
     ) -> None:
         self._probe_timeout = probe_timeout
         self._interfaces = list(interfaces) if interfaces else None
-        self._model = model if model is not None else DiscoveryModel()
+        self._model = DiscoveryModel()
         self._changed = threading.Condition()
         self._names: queue.Queue[tuple[str, ServiceStateChange]] = queue.Queue()
         self._closed = False
